@@ -50,13 +50,14 @@ macro_rules! backend_conformance_tests {
 /// Reads the environment variable `var`. When it is unset or empty, prints once per test
 /// process `skipped: <what> not run; set <var>=<example> to run it` and returns `None`.
 ///
-/// ```
+/// ```no_run
 /// let url = portcullis_testkit::skip_unless_env(
-///     "PORTCULLIS_TEST_DOES_NOT_EXIST",
-///     "example suite",
+///     "PORTCULLIS_TEST_POSTGRES_URL",
+///     "PostgreSQL conformance suite",
 ///     "postgres://postgres@127.0.0.1:5432/test",
 /// );
-/// assert!(url.is_none());
+/// let Some(url) = url else { return };
+/// println!("connecting to {url}");
 /// ```
 #[must_use]
 pub fn skip_unless_env(var: &str, what: &str, example: &str) -> Option<String> {
