@@ -113,6 +113,9 @@ pub enum AuthError {
     /// Authenticated but not allowed (role too low, not the owner).
     #[error("forbidden")]
     Forbidden,
+    /// A cookie-authenticated unsafe request failed the cross-site request forgery check.
+    #[error("cross-site request refused")]
+    CsrfFailed,
     /// The requested record does not exist (or belongs to someone else).
     #[error("not found")]
     NotFound,
@@ -154,6 +157,7 @@ impl AuthError {
             Self::InvalidInput { .. } => "invalid_input",
             Self::EmailNotVerified => "email_not_verified",
             Self::Forbidden => "forbidden",
+            Self::CsrfFailed => "csrf_failed",
             Self::NotFound => "not_found",
             Self::RateLimited { .. } => "rate_limited",
             Self::Overloaded => "overloaded",
@@ -172,7 +176,7 @@ impl AuthError {
             Self::InvalidToken | Self::WeakPassword(_) => StatusCode::BAD_REQUEST,
             Self::EmailTaken | Self::UsernameTaken => StatusCode::CONFLICT,
             Self::InvalidEmail | Self::InvalidInput { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::EmailNotVerified | Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::EmailNotVerified | Self::Forbidden | Self::CsrfFailed => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Overloaded | Self::StorageUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -224,6 +228,7 @@ mod tests {
             },
             AuthError::EmailNotVerified,
             AuthError::Forbidden,
+            AuthError::CsrfFailed,
             AuthError::NotFound,
             AuthError::RateLimited {
                 retry_after: Duration::from_secs(30),

@@ -117,6 +117,13 @@ impl TokenHash {
         out
     }
 
+    /// Base64url without padding (43 characters), for values derived from a token that are
+    /// handed to clients (such as a CSRF form token).
+    #[must_use]
+    pub fn to_base64url(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.0)
+    }
+
     /// Parses the lowercase or uppercase hex form written by [`TokenHash::to_hex`].
     #[must_use]
     pub fn from_hex(hex: &str) -> Option<Self> {
