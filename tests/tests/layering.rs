@@ -5,6 +5,8 @@
 //! after this test was written (an unknown `portcullis-*` crate fails until it is placed in
 //! the table below).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
@@ -20,12 +22,18 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("portcullis-sea-orm", &["portcullis-core"]),
     ("portcullis-testkit", &["portcullis-core"]),
     ("portcullis-manager", &["portcullis-core"]),
-    ("portcullis-tower", &["portcullis-core", "portcullis-manager"]),
+    (
+        "portcullis-tower",
+        &["portcullis-core", "portcullis-manager"],
+    ),
     (
         "portcullis-axum",
         &["portcullis-core", "portcullis-manager", "portcullis-tower"],
     ),
-    ("portcullis-actix", &["portcullis-core", "portcullis-manager"]),
+    (
+        "portcullis-actix",
+        &["portcullis-core", "portcullis-manager"],
+    ),
     // The facade re-exports every layer; the whole-workspace test package wires anything.
     ("portcullis", &["*"]),
     ("portcullis-tests", &["*"]),
@@ -33,8 +41,22 @@ const ALLOWED: &[(&str, &[&str])] = &[
 
 /// Crates that would make the contract crate a runtime, database or framework dependency.
 const FORBIDDEN_IN_CORE: &[&str] = &[
-    "tokio", "async-std", "smol", "sea-orm", "sqlx", "sqlx-core", "diesel", "rusqlite", "axum",
-    "hyper", "tower", "actix-web", "warp", "rocket", "argon2", "bcrypt",
+    "tokio",
+    "async-std",
+    "smol",
+    "sea-orm",
+    "sqlx",
+    "sqlx-core",
+    "diesel",
+    "rusqlite",
+    "axum",
+    "hyper",
+    "tower",
+    "actix-web",
+    "warp",
+    "rocket",
+    "argon2",
+    "bcrypt",
 ];
 
 fn metadata() -> Value {
@@ -90,12 +112,21 @@ fn crates_depend_only_downwards() {
                 continue;
             }
             if !permitted.contains(&dep_name) {
-                violations.push(format!("{name} depends on {dep_name}, which is not below it"));
+                violations.push(format!(
+                    "{name} depends on {dep_name}, which is not below it"
+                ));
             }
         }
     }
-    assert!(checked >= 4, "found only {checked} portcullis crates: is the metadata right?");
-    assert!(violations.is_empty(), "layering violations:\n{}", violations.join("\n"));
+    assert!(
+        checked >= 4,
+        "found only {checked} portcullis crates: is the metadata right?"
+    );
+    assert!(
+        violations.is_empty(),
+        "layering violations:\n{}",
+        violations.join("\n")
+    );
 }
 
 #[test]
@@ -146,5 +177,8 @@ fn core_pulls_in_no_database_runtime_or_framework() {
         forbidden.is_empty(),
         "portcullis-core must stay a contracts-only crate, but its dependency tree contains {forbidden:?}"
     );
-    assert!(pulled.contains("http"), "sanity: core's tree should contain http: {pulled:?}");
+    assert!(
+        pulled.contains("http"),
+        "sanity: core's tree should contain http: {pulled:?}"
+    );
 }

@@ -76,7 +76,7 @@ pub use secret::{Password, PasswordHash, SecretString};
 #[doc(inline)]
 pub use store::{AccountStore, Backend, EventStore, SessionStore, UserStore, VerificationStore};
 #[doc(inline)]
-pub use strategy::{Strategy, StrategyOutcome};
+pub use strategy::{CredentialStrategy, PasswordCredentials, Strategy, StrategyOutcome};
 #[doc(inline)]
 pub use token::{Token, TokenHash, constant_time_eq};
 #[doc(inline)]

@@ -1,5 +1,7 @@
 //! The in-memory reference backend passes the conformance suite.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
 use portcullis_testkit::MemoryBackend;
 
 portcullis_testkit::backend_conformance_tests!(memory, || async { Some(MemoryBackend::new()) });
