@@ -1,0 +1,3 @@
+//! Benchmarks of `AuthManager::authenticate_token` (written with the SQLite backend).
+
+fn main() {}
