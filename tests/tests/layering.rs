@@ -19,7 +19,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("portcullis-core", &[]),
     ("portcullis-password", &["portcullis-core"]),
     ("portcullis-transport", &["portcullis-core"]),
-    ("portcullis-sea-orm", &["portcullis-core"]),
+    // The `testing` feature offers scratch databases built on the test kit.
+    (
+        "portcullis-sea-orm",
+        &["portcullis-core", "portcullis-testkit"],
+    ),
     ("portcullis-testkit", &["portcullis-core"]),
     ("portcullis-manager", &["portcullis-core"]),
     (

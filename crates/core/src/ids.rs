@@ -8,16 +8,19 @@ use uuid::Uuid;
 
 macro_rules! typed_id {
     ($(#[$meta:meta])* $name:ident) => {
+        typed_id!($(#[$meta])* $name, new_v4, "A new random (v4) id.");
+    };
+    ($(#[$meta:meta])* $name:ident, $constructor:ident, $new_doc:literal) => {
         $(#[$meta])*
         #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(Uuid);
 
         impl $name {
-            /// A new random (v4) id.
+            #[doc = $new_doc]
             #[must_use]
             pub fn new() -> Self {
-                Self(Uuid::new_v4())
+                Self(Uuid::$constructor())
             }
 
             /// Wraps an existing UUID (for example one read from storage).
@@ -91,12 +94,23 @@ typed_id!(
 );
 typed_id!(
     /// Identifies an [`AuthEvent`](crate::AuthEvent) audit row.
-    EventId
+    ///
+    /// Time-ordered (UUIDv7, monotonic within a process), so ordering by
+    /// `(created_at, id)` lists events appended in the same microsecond in append order.
+    EventId,
+    now_v7,
+    "A new time-ordered (v7) id: later calls in this process give greater ids."
 );
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_ids_increase_in_creation_order() {
+        let ids: Vec<EventId> = (0..1000).map(|_| EventId::new()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    }
 
     #[test]
     fn ids_round_trip_through_strings_and_json() {

@@ -166,7 +166,7 @@ pub struct Verification {
     pub identifier: String,
     /// SHA-256 of the token sent to the user.
     pub value_hash: TokenHash,
-    /// After this instant the token is refused.
+    /// From this instant on the token is refused.
     pub expires_at: DateTime<Utc>,
     /// Created.
     pub created_at: DateTime<Utc>,

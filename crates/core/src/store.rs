@@ -194,7 +194,9 @@ pub trait EventStore: Send + Sync {
     /// Appends an event.
     async fn append_event(&self, event: &AuthEvent) -> StoreResult<()>;
 
-    /// The user's most recent events, newest first, at most `limit`.
+    /// The user's most recent events, newest first, at most `limit`: ordered by
+    /// `(created_at, id)` descending, so events with the same timestamp come latest-appended
+    /// first ([`EventId`](crate::EventId)s are time-ordered).
     async fn list_events(&self, user_id: UserId, limit: u64) -> StoreResult<Vec<AuthEvent>>;
 }
 

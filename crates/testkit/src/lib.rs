@@ -61,22 +61,31 @@ macro_rules! backend_conformance_tests {
 /// ```
 #[must_use]
 pub fn skip_unless_env(var: &str, what: &str, example: &str) -> Option<String> {
-    use std::collections::HashSet;
-    use std::sync::{Mutex, PoisonError};
-    static ANNOUNCED: Mutex<Option<HashSet<String>>> = Mutex::new(None);
-
     match std::env::var(var) {
         Ok(value) if !value.trim().is_empty() => Some(value),
         _ => {
-            let mut announced = ANNOUNCED.lock().unwrap_or_else(PoisonError::into_inner);
-            if announced
-                .get_or_insert_with(HashSet::new)
-                .insert(var.to_owned())
-            {
-                eprintln!("skipped: {what} not run; set {var}={example} to run it");
-            }
+            announce_skip(what, &format!("set {var}={example} to run it"));
             None
         }
+    }
+}
+
+/// Prints `skipped: <what> not run; <how>` once per test process for each `what`.
+///
+/// Written to stderr directly rather than with `eprintln!`, which the test harness captures:
+/// this line must be seen even when every test passes.
+pub fn announce_skip(what: &str, how: &str) {
+    use std::collections::HashSet;
+    use std::io::Write as _;
+    use std::sync::{Mutex, PoisonError};
+    static ANNOUNCED: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+
+    let mut announced = ANNOUNCED.lock().unwrap_or_else(PoisonError::into_inner);
+    if announced
+        .get_or_insert_with(HashSet::new)
+        .insert(what.to_owned())
+    {
+        let _ = writeln!(std::io::stderr(), "skipped: {what} not run; {how}");
     }
 }
 

@@ -464,8 +464,6 @@ impl EventStore for MemoryBackend {
 
     async fn list_events(&self, user_id: UserId, limit: u64) -> StoreResult<Vec<AuthEvent>> {
         let state = self.lock();
-        // Appended in order, so newest first is the reverse; a stable sort keeps that order
-        // for events with equal timestamps.
         let mut events: Vec<AuthEvent> = state
             .events
             .iter()
@@ -473,7 +471,7 @@ impl EventStore for MemoryBackend {
             .filter(|event| event.user_id == Some(user_id))
             .cloned()
             .collect();
-        events.sort_by_key(|event| std::cmp::Reverse(event.created_at));
+        events.sort_by_key(|event| std::cmp::Reverse((event.created_at, event.id)));
         events.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         Ok(events)
     }
