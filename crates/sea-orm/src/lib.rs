@@ -33,7 +33,7 @@
 //! | `postgres` | no | PostgreSQL | `postgres://user:password@host/db` |
 //! | `mysql` | no | MySQL and MariaDB | `mysql://user:password@host/db` |
 //!
-//! `testing` (off by default) adds [`testing`](crate::testing): fresh migrated backends for
+//! `testing` (off by default) adds [`testing`]: fresh migrated backends for
 //! test suites, with a scratch database per call on PostgreSQL and MySQL.
 //!
 //! # Schema
