@@ -26,13 +26,23 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("portcullis-testkit", &["portcullis-core"]),
     ("portcullis-manager", &["portcullis-core"]),
+    // Adapters name the transport crate for its CsrfGuard and ready-made transports.
     (
         "portcullis-tower",
-        &["portcullis-core", "portcullis-manager"],
+        &[
+            "portcullis-core",
+            "portcullis-manager",
+            "portcullis-transport",
+        ],
     ),
     (
         "portcullis-axum",
-        &["portcullis-core", "portcullis-manager", "portcullis-tower"],
+        &[
+            "portcullis-core",
+            "portcullis-manager",
+            "portcullis-transport",
+            "portcullis-tower",
+        ],
     ),
     (
         "portcullis-actix",

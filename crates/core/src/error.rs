@@ -119,6 +119,12 @@ pub enum AuthError {
     /// The requested record does not exist (or belongs to someone else).
     #[error("not found")]
     NotFound,
+    /// The request body is larger than the configured limit.
+    #[error("request body too large")]
+    PayloadTooLarge,
+    /// The request body is not in a format the endpoint accepts (e.g. not JSON).
+    #[error("unsupported content type")]
+    UnsupportedMediaType,
     /// Too many attempts; retry after the given delay.
     #[error("too many attempts, retry later")]
     RateLimited {
@@ -159,6 +165,8 @@ impl AuthError {
             Self::Forbidden => "forbidden",
             Self::CsrfFailed => "csrf_failed",
             Self::NotFound => "not_found",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited { .. } => "rate_limited",
             Self::Overloaded => "overloaded",
             Self::StorageUnavailable(_) => "storage_unavailable",
@@ -178,6 +186,8 @@ impl AuthError {
             Self::InvalidEmail | Self::InvalidInput { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::EmailNotVerified | Self::Forbidden | Self::CsrfFailed => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Overloaded | Self::StorageUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -230,6 +240,8 @@ mod tests {
             AuthError::Forbidden,
             AuthError::CsrfFailed,
             AuthError::NotFound,
+            AuthError::PayloadTooLarge,
+            AuthError::UnsupportedMediaType,
             AuthError::RateLimited {
                 retry_after: Duration::from_secs(30),
             },
