@@ -79,6 +79,7 @@ pub mod auth;
 mod body;
 mod context;
 mod error;
+mod future;
 pub mod rate_limit;
 mod redirect;
 pub mod require;
@@ -94,6 +95,8 @@ pub use context::{
 };
 #[doc(inline)]
 pub use error::{error_body, error_response};
+#[doc(inline)]
+pub use future::RefusableFuture;
 #[doc(inline)]
 pub use rate_limit::{RateLimit, RateLimitLayer};
 #[doc(inline)]
