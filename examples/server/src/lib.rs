@@ -1,15 +1,21 @@
 //! The Portcullis demo server as a library, so tests start exactly what `main` starts.
 //!
 //! - `/auth/*`: the JSON API (`portcullis_axum::router`), bearer or cookie.
+//! - HTML pages rendered on the server with cookie sessions: `/` (home), `/register`,
+//!   `/login`, `/logout`, `/dashboard`, `/sessions`, `/password`, `/forgot-password`,
+//!   `/reset-password`, `/verify-email` (see `pages.rs`).
 //! - `GET /health`: no auth. `GET /protected`: any signed-in user. `GET /admin`: admins only.
 
 mod config;
+mod pages;
+mod views;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request};
-use axum::middleware::Next;
+use axum::http::Method;
+use axum::middleware::{Next, from_fn};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -112,7 +118,13 @@ pub fn app(manager: Manager, config: &ServerConfig) -> Router {
             ..RouterConfig::default()
         },
     );
-    let pages = Router::new()
+    let html_pages = pages::router(
+        manager.clone(),
+        transport.clone(),
+        client_ip.clone(),
+        &config.public_url,
+    );
+    let demo = Router::new()
         .route("/protected", get(protected))
         .route("/admin", get(admin))
         .layer(AuthLayer::new(manager, transport).client_ip(client_ip.clone()));
@@ -123,13 +135,18 @@ pub fn app(manager: Manager, config: &ServerConfig) -> Router {
             .client_ip(client_ip),
         None => RateLimitLayer::disabled(),
     };
+    // The HTML forms that take credentials share the API's per-client budget.
+    let rate_limit = pages::CREDENTIAL_FORMS
+        .into_iter()
+        .fold(rate_limit, |layer, path| layer.route(Method::POST, path));
     Router::new()
-        .route("/", get(home))
         .route("/health", get(health))
-        .merge(pages)
+        .merge(demo)
+        .merge(html_pages)
         .merge(api)
         .layer(rate_limit)
-        .layer(axum::middleware::from_fn(client_addr))
+        .layer(from_fn(pages::rate_limited_forms))
+        .layer(from_fn(client_addr))
 }
 
 /// Makes the TCP peer address visible to `ClientIpSource` (framework-neutral) as `ClientAddr`.
@@ -143,30 +160,6 @@ async fn client_addr(mut request: Request, next: Next) -> Response {
     }
     next.run(request).await
 }
-
-/// The page at `/`: what the server offers and how to try it with curl.
-async fn home() -> axum::response::Html<&'static str> {
-    axum::response::Html(HOME_PAGE)
-}
-
-const HOME_PAGE: &str = r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Portcullis demo</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem}
-code,pre{background:#f3f3f3;border-radius:4px}pre{padding:.75rem;overflow-x:auto}</style></head>
-<body><h1>Portcullis demo server</h1>
-<p>The JSON API lives under <code>/auth</code> (bearer tokens or cookies). Try it:</p>
-<pre>curl -s -X POST http://127.0.0.1:3000/auth/register -H 'content-type: application/json' \
-  -d '{"name":"Ada","email":"ada@example.com","password":"analytical engine 1843"}'
-curl -s http://127.0.0.1:3000/auth/me -H "authorization: Bearer $TOKEN"
-curl -s http://127.0.0.1:3000/protected -H "authorization: Bearer $TOKEN"</pre>
-<p>Routes: <code>POST /auth/register</code>, <code>/auth/login</code>, <code>/auth/logout</code>,
-<code>GET|PATCH /auth/me</code>, <code>GET /auth/sessions</code>, <code>DELETE /auth/sessions/{id}</code>,
-<code>POST /auth/sessions/revoke-others</code>, <code>/auth/verify/request</code>, <code>/auth/verify</code>,
-<code>/auth/password/forgot</code>, <code>/auth/password/reset</code>, <code>/auth/password/change</code>,
-<code>/auth/email/change</code>, <code>GET /auth/events</code>; <code>GET /health</code>,
-<code>/protected</code> (signed in), <code>/admin</code> (admins; create one with
-<code>--create-admin EMAIL</code>). Emails are printed to the server console with their links.</p>
-</body></html>"#;
 
 async fn health() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
@@ -201,6 +194,9 @@ pub async fn run(
     });
     let app = app(manager, config);
     println!("Portcullis demo listening on http://{addr}");
+    println!(
+        "  pages:      http://{addr}/  (register, log in, dashboard, sessions, password reset)"
+    );
     println!(
         "  JSON API:   http://{addr}/auth/  (register, login, me, sessions, ... see docs/http-api.md)"
     );
