@@ -45,7 +45,7 @@ fn context(parts: &Parts) -> Result<Option<&AuthContext>, ApiError> {
             path = %parts.uri.path(),
             "an auth extractor found no AuthLayer: is AuthLayer installed around this route?"
         );
-        return Err(ApiError(AuthError::internal(
+        return Err(ApiError(AuthError::Misconfigured(
             "is AuthLayer installed? portcullis extractors need portcullis_tower::AuthLayer around the route",
         )));
     }

@@ -137,6 +137,11 @@ pub enum AuthError {
     /// Storage could not be reached. The request was refused, never let through.
     #[error("storage unavailable")]
     StorageUnavailable(#[source] BoxError),
+    /// The application is wired wrongly (for example an extractor used on a route without
+    /// the auth layer). The message names the fix; it is a fixed developer message, never
+    /// data from the request.
+    #[error("server misconfigured: {0}")]
+    Misconfigured(&'static str),
     /// An unexpected failure (a bug or misconfiguration). Details go to logs, not clients.
     #[error("internal error")]
     Internal(#[source] BoxError),
@@ -170,6 +175,7 @@ impl AuthError {
             Self::RateLimited { .. } => "rate_limited",
             Self::Overloaded => "overloaded",
             Self::StorageUnavailable(_) => "storage_unavailable",
+            Self::Misconfigured(_) => "misconfigured",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -190,7 +196,7 @@ impl AuthError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Overloaded | Self::StorageUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Misconfigured(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -247,6 +253,7 @@ mod tests {
             },
             AuthError::Overloaded,
             AuthError::StorageUnavailable("db down".into()),
+            AuthError::Misconfigured("is AuthLayer installed?"),
             AuthError::internal("bug"),
         ]
     }
