@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use portcullis_core::{Backend, ClientInfo, Token};
-use portcullis_manager::{AuthConfig, AuthManager, Registered, Registration};
+use portcullis_manager::{AuthConfig, AuthManager, Registered, Registration, SessionCacheConfig};
 use portcullis_password::{Argon2Params, MultiHasher, PasswordStrategy};
 use portcullis_testkit::MemoryBackend;
 use tokio::runtime::Runtime;
@@ -44,13 +44,17 @@ fn signed_in<B: Backend>(
 
 fn bench_backend<B: Backend>(c: &mut Criterion, rt: &Runtime, name: &str, make: impl Fn() -> B) {
     let mut group = c.benchmark_group(format!("authenticate_token/{name}"));
-    for (label, touch) in [("no_write", false), ("touch_write", true)] {
-        let (manager, token) = signed_in(rt, make(), touch);
+    for (label, mode) in [
+        ("no_write", Mode::NoWrite),
+        ("touch_write", Mode::TouchWrite),
+        ("cache_hit", Mode::CacheHit),
+    ] {
+        let (manager, token) = signed_in(rt, make(), mode);
         group.bench_function(label, |b| {
             b.iter(|| rt.block_on(manager.authenticate_token(&token)).unwrap());
         });
     }
-    let (manager, _) = signed_in(rt, make(), false);
+    let (manager, _) = signed_in(rt, make(), Mode::NoWrite);
     let stranger = Token::generate().unwrap();
     group.bench_function("unknown_token", |b| {
         b.iter(|| {

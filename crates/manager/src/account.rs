@@ -37,6 +37,7 @@ impl<B: Backend, S: CredentialStrategy<B>> AuthManager<B, S> {
         let backend = &self.inner.backend;
         backend.update_password(user.id, &hash, self.now()).await?;
         backend.delete_user_sessions(user.id).await?;
+        self.forget_user(user.id);
         backend
             .delete_verifications(&Verification::identifier(
                 PASSWORD_RESET,
@@ -77,6 +78,7 @@ impl<B: Backend, S: CredentialStrategy<B>> AuthManager<B, S> {
         }
         user.updated_at = self.now();
         backend.update_user(&user).await?;
+        self.forget_user(user.id);
         Ok(user)
     }
 
@@ -171,6 +173,7 @@ impl<B: Backend, S: CredentialStrategy<B>> AuthManager<B, S> {
                 &format!("{id}:{}", user.email),
             ))
             .await?;
+        self.forget_user(user_id);
         if !backend.delete_user(user_id).await? {
             return Err(AuthError::NotFound);
         }
@@ -218,6 +221,7 @@ impl<B: Backend, S: CredentialStrategy<B>> AuthManager<B, S> {
         change(&mut user);
         user.updated_at = self.now();
         backend.update_user(&user).await?;
+        self.forget_user(user.id);
         Ok(user)
     }
 }

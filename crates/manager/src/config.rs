@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::cache::SessionCacheConfig;
 use crate::roles::RoleHierarchy;
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -73,6 +74,13 @@ pub struct AuthConfig {
     pub default_role: String,
     /// Longest display name accepted, in characters. Default 100.
     pub max_name_length: usize,
+    /// The in-process session cache. `None` (default): every request reads storage, so a
+    /// revocation made by any process (another server, an admin script) takes effect at once.
+    /// `Some(SessionCacheConfig::default())` trusts a validated session for 5 seconds: safe
+    /// when a single process serves the app, or when a revocation elsewhere may take up to
+    /// `ttl` to be noticed here. Revocations through this process's manager always evict at
+    /// once.
+    pub session_cache: Option<SessionCacheConfig>,
     /// Rows deleted per statement by [`purge_expired`](crate::AuthManager::purge_expired).
     /// Default 1000: large enough to be quick, small enough not to hold long locks.
     pub purge_batch_size: u64,
@@ -97,6 +105,7 @@ impl Default for AuthConfig {
             roles: RoleHierarchy::default(),
             default_role: portcullis_core::DEFAULT_ROLE.to_owned(),
             max_name_length: 100,
+            session_cache: None,
             purge_batch_size: 1000,
         }
     }

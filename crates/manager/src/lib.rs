@@ -47,6 +47,7 @@
 //! None.
 
 mod account;
+mod cache;
 mod config;
 mod hooks;
 mod lockout;
@@ -58,6 +59,8 @@ mod sessions;
 mod tokens;
 mod types;
 
+#[doc(inline)]
+pub use cache::SessionCacheConfig;
 #[doc(inline)]
 pub use config::AuthConfig;
 #[doc(inline)]

@@ -12,6 +12,7 @@ use portcullis_core::{
 };
 use tokio::sync::Notify;
 
+use crate::cache::SessionCache;
 use crate::config::AuthConfig;
 use crate::hooks::{Hooks, NoHooks};
 use crate::lockout::LocalFailures;
@@ -71,6 +72,7 @@ pub(crate) struct Inner<B, S> {
     pub(crate) hooks: Arc<dyn Hooks>,
     pub(crate) unknown_failures: LocalFailures,
     pub(crate) background: Background,
+    pub(crate) cache: Option<SessionCache>,
 }
 
 impl<B, S> Clone for AuthManager<B, S> {
@@ -148,6 +150,13 @@ impl<B: Backend, S: CredentialStrategy<B>> AuthManager<B, S> {
 
     pub(crate) fn now(&self) -> DateTime<Utc> {
         self.inner.clock.now()
+    }
+
+    /// Evicts every cached session of `user_id` (their sessions or the user changed).
+    pub(crate) fn forget_user(&self, user_id: portcullis_core::UserId) {
+        if let Some(cache) = &self.inner.cache {
+            cache.remove_user(user_id);
+        }
     }
 
     /// Creates a brand-new session for `user` (never reuses a token: no fixation).
@@ -277,6 +286,7 @@ impl<B: Backend, S: CredentialStrategy<B>> AuthManagerBuilder<B, S> {
     /// `http(s)://`, a default role outside the hierarchy, a zero failure threshold.
     pub fn build(self) -> Result<AuthManager<B, S>, AuthError> {
         validate(&self.config)?;
+        let cache = self.config.session_cache.map(SessionCache::new);
         Ok(AuthManager {
             inner: Arc::new(Inner {
                 backend: self.backend,
@@ -287,6 +297,7 @@ impl<B: Backend, S: CredentialStrategy<B>> AuthManagerBuilder<B, S> {
                 hooks: self.hooks,
                 unknown_failures: LocalFailures::default(),
                 background: Background::default(),
+                cache,
             }),
         })
     }
@@ -326,6 +337,14 @@ fn validate(config: &AuthConfig) -> Result<(), AuthError> {
     }
     if !config.roles.contains(&config.default_role) {
         return Err(invalid("default_role must be one of roles"));
+    }
+    if config
+        .session_cache
+        .is_some_and(|cache| cache.ttl.is_zero() || cache.max_entries == 0)
+    {
+        return Err(invalid(
+            "session_cache needs a positive ttl and max_entries",
+        ));
     }
     if config.purge_batch_size == 0 {
         return Err(invalid("purge_batch_size must be positive"));

@@ -25,12 +25,22 @@ impl<B: Backend, S: CredentialStrategy<B>> AuthManager<B, S> {
     /// through.
     pub async fn authenticate_token(&self, token: &Token) -> Result<Authenticated, AuthError> {
         let backend = &self.inner.backend;
-        let Some((mut session, user)) = backend.find_session_by_token_hash(&token.hash()).await?
-        else {
-            return Err(AuthError::SessionExpired);
-        };
+        let cache = self.inner.cache.as_ref();
+        let token_hash = token.hash();
         let now = self.now();
+        let cached = cache.and_then(|cache| cache.get(&token_hash, now));
+        let from_cache = cached.is_some();
+        let (mut session, user) = match cached {
+            Some(hit) => hit,
+            None => backend
+                .find_session_by_token_hash(&token_hash)
+                .await?
+                .ok_or(AuthError::SessionExpired)?,
+        };
         if session.is_expired(now) || user.disabled {
+            if let Some(cache) = cache {
+                cache.remove(&token_hash);
+            }
             // Expired rows are removed as they are found; the periodic purge gets the rest.
             backend.delete_session(session.id).await?;
             return Err(AuthError::SessionExpired);
@@ -44,12 +54,20 @@ impl<B: Backend, S: CredentialStrategy<B>> AuthManager<B, S> {
             let expires_at = (now + to_time_delta(config.session_idle_lifetime))
                 .min(session.absolute_expires_at);
             if !backend.touch_session(session.id, now, expires_at).await? {
-                // Revoked between the lookup and the touch.
+                // Revoked between the lookup and the touch (perhaps by another process).
+                if let Some(cache) = cache {
+                    cache.remove(&token_hash);
+                }
                 return Err(AuthError::SessionExpired);
             }
             session.last_seen_at = now;
             session.expires_at = expires_at;
             refreshed = true;
+        }
+        if let Some(cache) = cache
+            && (refreshed || !from_cache)
+        {
+            cache.insert(&token_hash, &session, &user, now);
         }
         Ok(Authenticated {
             session,
@@ -73,6 +91,9 @@ impl<B: Backend, S: CredentialStrategy<B>> AuthManager<B, S> {
     /// `storage_unavailable`.
     pub async fn logout(&self, token: &Token, client: &ClientInfo) -> Result<(), AuthError> {
         let backend = &self.inner.backend;
+        if let Some(cache) = &self.inner.cache {
+            cache.remove(&token.hash());
+        }
         let Some((session, user)) = backend.find_session_by_token_hash(&token.hash()).await? else {
             return Ok(());
         };
@@ -122,6 +143,9 @@ impl<B: Backend, S: CredentialStrategy<B>> AuthManager<B, S> {
         let backend = &self.inner.backend;
         match backend.find_session(session_id).await? {
             Some(session) if session.user_id == user.id => {
+                if let Some(cache) = &self.inner.cache {
+                    cache.remove_session(session_id);
+                }
                 if backend.delete_session(session_id).await? {
                     self.audit(AuthEventKind::SessionRevoked, Some(user), client)
                         .await;
@@ -142,6 +166,9 @@ impl<B: Backend, S: CredentialStrategy<B>> AuthManager<B, S> {
         current: &Session,
         client: &ClientInfo,
     ) -> Result<u64, AuthError> {
+        if let Some(cache) = &self.inner.cache {
+            cache.remove_user_except(user.id, current.id);
+        }
         let removed = self
             .inner
             .backend
@@ -163,6 +190,7 @@ impl<B: Backend, S: CredentialStrategy<B>> AuthManager<B, S> {
         user_id: UserId,
         client: &ClientInfo,
     ) -> Result<u64, AuthError> {
+        self.forget_user(user_id);
         let removed = self.inner.backend.delete_user_sessions(user_id).await?;
         if removed > 0 {
             let user = self.inner.backend.find_user_by_id(user_id).await?;

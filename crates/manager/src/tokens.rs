@@ -132,6 +132,7 @@ impl<B: Backend, S: CredentialStrategy<B>> AuthManager<B, S> {
             user.email_verified = true;
             user.updated_at = self.now();
             backend.update_user(&user).await?;
+            self.forget_user(user.id);
         }
         self.audit(AuthEventKind::EmailVerified, Some(&user), client)
             .await;
@@ -226,6 +227,7 @@ impl<B: Backend, S: CredentialStrategy<B>> AuthManager<B, S> {
         let now = self.now();
         backend.update_password(user.id, &hash, now).await?;
         backend.delete_user_sessions(user.id).await?;
+        self.forget_user(user.id);
         backend.reset_failed_logins(user.id).await?;
         if !user.email_verified {
             user.email_verified = true;
@@ -335,7 +337,7 @@ impl<B: Backend, S: CredentialStrategy<B>> AuthManager<B, S> {
         user.email_verified = true;
         user.updated_at = self.now();
         match backend.update_user(&user).await {
-            Ok(()) => {}
+            Ok(()) => self.forget_user(user.id),
             Err(StoreError::Conflict(ConflictKind::Email)) => return Err(AuthError::EmailTaken),
             Err(error) => return Err(error.into()),
         }

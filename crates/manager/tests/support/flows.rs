@@ -1251,6 +1251,7 @@ pub async fn hooks_run_after_each_event<B: Backend>(backend: B) {
     let mailer = portcullis_manager::MemoryMailer::new();
     let strategy = portcullis_password::PasswordStrategy::new(super::CountingHasher::fast());
     let manager = portcullis_manager::AuthManager::builder(backend, strategy)
+        .config(super::config())
         .mailer(mailer.clone())
         .hooks(recorder.clone())
         .build()
@@ -1339,6 +1340,7 @@ pub async fn secrets_never_reach_logs_or_rows<B: Backend>(backend: B) {
     super::capture_logs();
     let strategy = portcullis_password::PasswordStrategy::new(super::CountingHasher::fast());
     let manager = portcullis_manager::AuthManager::builder(backend, strategy)
+        .config(super::config())
         .build()
         .unwrap();
     let client = ClientInfo::default();

@@ -69,9 +69,20 @@ pub struct Harness<B: Backend> {
     pub client: ClientInfo,
 }
 
+/// Makes every manager built by this test process use the session cache (for the
+/// `flows_cached` suite: the whole flow suite must hold with the cache on).
+pub fn enable_session_cache() {
+    SESSION_CACHE.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+static SESSION_CACHE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 pub fn config() -> AuthConfig {
     AuthConfig {
         public_url: "https://app.example.com".into(),
+        session_cache: SESSION_CACHE
+            .load(std::sync::atomic::Ordering::SeqCst)
+            .then(portcullis_manager::SessionCacheConfig::default),
         ..AuthConfig::default()
     }
 }
