@@ -15,17 +15,26 @@ use portcullis_password::{Argon2Params, MultiHasher, PasswordStrategy};
 use portcullis_testkit::MemoryBackend;
 use tokio::runtime::Runtime;
 
-/// A signed-in token on a fresh manager over `backend`. `touch_every_request` sets the touch
-/// interval to zero, so every call writes the session row (the worst case); otherwise the
-/// default interval (a tenth of the idle lifetime) means no call in the run writes.
+#[derive(Clone, Copy)]
+enum Mode {
+    /// The default: no write (the touch interval has not passed), no cache.
+    NoWrite,
+    /// `touch_interval = 0`: every call writes the session row (the worst case).
+    TouchWrite,
+    /// The in-process session cache on: every call after the first is a cache hit.
+    CacheHit,
+}
+
+/// A signed-in token on a fresh manager over `backend`, configured for `mode`.
 fn signed_in<B: Backend>(
     rt: &Runtime,
     backend: B,
-    touch_every_request: bool,
+    mode: Mode,
 ) -> (AuthManager<B, PasswordStrategy<MultiHasher>>, Token) {
     let hasher = MultiHasher::with_params(Argon2Params::new(1024, 1, 1, None).unwrap());
     let config = AuthConfig {
-        touch_interval: touch_every_request.then_some(Duration::ZERO),
+        touch_interval: matches!(mode, Mode::TouchWrite).then_some(Duration::ZERO),
+        session_cache: matches!(mode, Mode::CacheHit).then(SessionCacheConfig::default),
         ..AuthConfig::default()
     };
     let manager = AuthManager::builder(backend, PasswordStrategy::new(hasher))
