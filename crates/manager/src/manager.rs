@@ -308,6 +308,25 @@ fn validate(config: &AuthConfig) -> Result<(), AuthError> {
         field: "config",
         message: message.to_owned(),
     };
+    // Far beyond any sensible setting, and far from chrono's limits: `now + lifetime` can
+    // then never overflow (which would panic).
+    const CENTURY: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 24 * 3600);
+    let durations = [
+        config.session_idle_lifetime,
+        config.session_absolute_lifetime,
+        config.touch_interval.unwrap_or_default(),
+        config.lockout_window,
+        config.max_lockout,
+        config.verification_lifetime,
+        config.reset_lifetime,
+        config
+            .session_cache
+            .map(|cache| cache.ttl)
+            .unwrap_or_default(),
+    ];
+    if durations.iter().any(|duration| *duration > CENTURY) {
+        return Err(invalid("durations must be at most 100 years"));
+    }
     if config.session_idle_lifetime.is_zero() || config.session_absolute_lifetime.is_zero() {
         return Err(invalid("session lifetimes must be positive"));
     }
@@ -444,6 +463,14 @@ mod tests {
             },
             AuthConfig {
                 max_failed_logins: 0,
+                ..AuthConfig::default()
+            },
+            AuthConfig {
+                session_absolute_lifetime: Duration::MAX,
+                ..AuthConfig::default()
+            },
+            AuthConfig {
+                max_lockout: Duration::MAX,
                 ..AuthConfig::default()
             },
         ];

@@ -254,7 +254,13 @@ impl AccountStore for MemoryBackend {
         let mut state = self.lock();
         let stored = state.credential_mut(user_id).ok_or(StoreError::NotFound)?;
         let next = match stored.failed {
-            Some(current) if now < current.window_started_at + to_time_delta(window) => {
+            // Checked: a window so large that its end overflows never ends.
+            Some(current)
+                if current
+                    .window_started_at
+                    .checked_add_signed(to_time_delta(window))
+                    .is_none_or(|end| now < end) =>
+            {
                 FailedLogins {
                     count: current.count.saturating_add(1),
                     window_started_at: current.window_started_at,
