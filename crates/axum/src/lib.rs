@@ -11,6 +11,10 @@
 //! Authentication itself (reading the token, validating the session, CSRF checks, refreshing
 //! the cookie) is done by `portcullis_tower::AuthLayer`, which works for any tower service.
 //!
+//! Use this crate when you build on axum and pick the other layers (backend, password
+//! strategy) yourself; the `portcullis` facade re-exports it under its default `axum`
+//! feature for a one-line dependency.
+//!
 //! # Example
 //!
 //! ```

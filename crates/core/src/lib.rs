@@ -6,6 +6,10 @@
 //! [`PasswordHasher`]; framework adapters use [`Transport`] and map [`AuthError`] to responses
 //! with its stable [`code`](AuthError::code) and [`status`](AuthError::status).
 //!
+//! Depend on this crate alone when you write a storage backend, a password hasher or a
+//! framework adapter (`docs/writing-a-backend.md` walks through a backend); applications
+//! usually depend on the `portcullis` facade or on the layers they wire together.
+//!
 //! # Example
 //!
 //! Create the records a registration stores: a user, its credential account, a session

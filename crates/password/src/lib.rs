@@ -6,6 +6,10 @@
 //! without limit; passwords are NFKC-normalised before hashing and verifying, and a
 //! password is never truncated.
 //!
+//! Use this crate alone when you only need password hashing and checking (a service with
+//! its own user table, a tool that re-hashes imported passwords); with `AuthManager`, pass
+//! `PasswordStrategy::new(MultiHasher::new())` to its builder.
+//!
 //! # Example
 //!
 //! Check a new password against the policy, hash it, and verify it later.

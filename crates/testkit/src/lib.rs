@@ -7,6 +7,10 @@
 //! registrations of one email, an exact failed-login counter under 50 concurrent failures,
 //! cascading deletes, batched purges, and more).
 //!
+//! Use it (as a dev-dependency) when you test a storage backend of your own;
+//! `docs/writing-a-backend.md` explains each contract and `examples/custom-backend` runs the
+//! suite against a file-based backend.
+//!
 //! # Example
 //!
 //! ```

@@ -8,6 +8,10 @@
 //! HTMX), and [`RateLimitLayer`] limits credential endpoints per client address. No web
 //! framework is involved: it works with plain hyper, and the axum adapter builds on it.
 //!
+//! Use this crate alone when your stack is tower without axum (plain hyper, tonic, another
+//! tower-based framework); on axum, `portcullis-axum` adds extractors and the `/auth` router
+//! on top of it.
+//!
 //! # Example
 //!
 //! ```

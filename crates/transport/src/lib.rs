@@ -8,6 +8,11 @@
 //! All of them implement core's [`Transport`](portcullis_core::Transport): malformed input is
 //! "no credentials", never a panic, and tokens never travel in URLs.
 //!
+//! Use this crate alone when you write an adapter for a framework Portcullis does not cover:
+//! read the token with `read_token`, validate it with the manager's `authenticate_token`,
+//! write or clear the cookie with `write_token` / `clear_token`. On tower or axum,
+//! `portcullis-tower`'s `AuthLayer` does all of that.
+//!
 //! # Example
 //!
 //! ```
