@@ -8,8 +8,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
+mod support;
+
 use std::io::Write as _;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,11 +18,10 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use portcullis_core::{EmailKind, UserStore};
-use portcullis_manager::{AuthConfig, AuthManager, MemoryMailer};
-use portcullis_password::{MultiHasher, PasswordStrategy};
+use portcullis_manager::MemoryMailer;
 use portcullis_sea_orm::testing;
 use serde_json::{Value, json};
-use server::{Manager, ServerConfig};
+use server::Manager;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const PASSWORD: &str = "correct horse battery staple";
@@ -148,41 +148,12 @@ struct App {
 }
 
 async fn start_app() -> App {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let args = [
-        "--addr",
-        "127.0.0.1:0",
-        "--insecure-cookies",
-        "--rate-limit",
-        "off",
-        "--public-url",
-        &base,
-    ];
-    let config = ServerConfig::from_args(args.iter().map(|s| (*s).to_owned())).unwrap();
     let backend = testing::sqlite_file().await.expect("a SQLite backend");
-    let mailer = MemoryMailer::new();
-    let manager = AuthManager::builder(backend, PasswordStrategy::new(MultiHasher::new()))
-        .config(AuthConfig {
-            public_url: base.clone(),
-            ..AuthConfig::default()
-        })
-        .mailer(mailer.clone())
-        .build()
-        .unwrap();
-    let app = server::app(manager.clone(), &config);
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
+    let started = support::start(backend, &[]).await;
     App {
-        base,
-        manager,
-        mailer,
+        base: started.base,
+        manager: started.manager,
+        mailer: started.mailer,
     }
 }
 

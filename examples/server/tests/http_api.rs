@@ -4,17 +4,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
-use std::net::SocketAddr;
+mod support;
 
 use portcullis_core::{EmailKind, Password};
-use portcullis_manager::{AuthManager, MemoryMailer};
-use portcullis_password::{MultiHasher, PasswordStrategy};
+use portcullis_manager::MemoryMailer;
 use portcullis_sea_orm::SeaOrmBackend;
 use portcullis_sea_orm::testing;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HeaderValue, SET_COOKIE};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
-use server::{Manager, ServerConfig};
+use server::Manager;
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -26,44 +25,17 @@ struct TestServer {
 }
 
 async fn start(backend: SeaOrmBackend, flags: &[&str]) -> TestServer {
-    let mut args = vec![
-        "--addr",
-        "127.0.0.1:0",
-        "--insecure-cookies",
-        "--rate-limit",
-        "off",
-    ];
-    args.extend_from_slice(flags);
-    let config = ServerConfig::from_args(args.iter().map(|s| (*s).to_owned())).unwrap();
-    let mailer = MemoryMailer::new();
-    let manager = AuthManager::builder(backend, PasswordStrategy::new(MultiHasher::new()))
-        .mailer(mailer.clone())
-        .build()
-        .unwrap();
-    let app = server::app(manager.clone(), &config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
+    let started = support::start(backend, flags).await;
     TestServer {
-        base: format!("http://{addr}"),
-        manager,
-        mailer,
+        base: started.base,
+        manager: started.manager,
+        mailer: started.mailer,
         http: Client::new(),
     }
 }
 
 fn email() -> String {
-    format!(
-        "user-{}@example.com",
-        &portcullis_core::UserId::new().to_string()[..8]
-    )
+    support::email("user")
 }
 
 impl TestServer {

@@ -6,17 +6,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
-use std::net::SocketAddr;
+mod support;
 
 use portcullis_core::{EmailKind, UserStore};
-use portcullis_manager::{AuthManager, MemoryMailer};
-use portcullis_password::{MultiHasher, PasswordStrategy};
+use portcullis_manager::MemoryMailer;
 use portcullis_sea_orm::testing;
 use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
-use server::{Manager, ServerConfig};
+use server::Manager;
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -29,42 +28,17 @@ struct TestServer {
 }
 
 async fn start(flags: &[&str]) -> TestServer {
-    let mut args = vec!["--addr", "127.0.0.1:0", "--insecure-cookies"];
-    if !flags.contains(&"--rate-limit") {
-        args.extend(["--rate-limit", "off"]);
-    }
-    args.extend_from_slice(flags);
-    let config = ServerConfig::from_args(args.iter().map(|s| (*s).to_owned())).unwrap();
-    let backend = testing::sqlite_file().await.unwrap();
-    let mailer = MemoryMailer::new();
-    let manager = AuthManager::builder(backend, PasswordStrategy::new(MultiHasher::new()))
-        .mailer(mailer.clone())
-        .build()
-        .unwrap();
-    let app = server::app(manager.clone(), &config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
+    let started = support::start(testing::sqlite_file().await.unwrap(), flags).await;
     TestServer {
-        base: format!("http://{addr}"),
-        manager,
-        mailer,
+        base: started.base,
+        manager: started.manager,
+        mailer: started.mailer,
         http: Client::builder().redirect(Policy::none()).build().unwrap(),
     }
 }
 
 fn email() -> String {
-    format!(
-        "page-{}@example.com",
-        &portcullis_core::UserId::new().to_string()[..8]
-    )
+    support::email("page")
 }
 
 /// `name=value` of the session cookie a response sets.
