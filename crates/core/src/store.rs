@@ -31,6 +31,9 @@ pub trait UserStore: Send + Sync {
     async fn create_user_with_credential(&self, user: &User, account: &Account) -> StoreResult<()>;
 
     /// Inserts a user without a credential (for example one who signs in with OAuth only).
+    ///
+    /// # Errors
+    /// `Conflict` with `Email` / `Username` when taken, `Record` when the id exists.
     async fn create_user(&self, user: &User) -> StoreResult<()>;
 
     /// The user with this id.
@@ -60,7 +63,8 @@ pub trait AccountStore: Send + Sync {
     /// Inserts an account.
     ///
     /// # Errors
-    /// `Conflict(ConflictKind::Account)` when `(provider_id, account_id)` exists.
+    /// `Conflict(ConflictKind::Account)` when `(provider_id, account_id)` exists; `NotFound`
+    /// when the user does not exist.
     async fn create_account(&self, account: &Account) -> StoreResult<()>;
 
     /// The account with this provider and provider-side id.
@@ -116,7 +120,8 @@ pub trait SessionStore: Send + Sync {
     /// Inserts a session; never overwrites one.
     ///
     /// # Errors
-    /// `Conflict(ConflictKind::Record)` when the id or token hash exists.
+    /// `Conflict(ConflictKind::Record)` when the id or token hash exists; `NotFound` when the
+    /// user does not exist.
     async fn create_session(&self, session: &Session) -> StoreResult<()>;
 
     /// The session with this token hash, with its user, in one lookup: the authenticated

@@ -15,8 +15,14 @@ use sea_orm::{DbErr, SqlErr};
 ///   the caller answers 503 and the client may retry.
 /// - Everything else is [`StoreError::Backend`].
 pub(crate) fn map_db_err(err: DbErr) -> StoreError {
-    if let Some(SqlErr::UniqueConstraintViolation(message)) = err.sql_err() {
-        return StoreError::Conflict(conflict_kind(&message));
+    match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(message)) => {
+            return StoreError::Conflict(conflict_kind(&message));
+        }
+        // The only foreign keys point at the user: a record for a user that does not exist
+        // (or was deleted meanwhile).
+        Some(SqlErr::ForeignKeyConstraintViolation(_)) => return StoreError::NotFound,
+        _ => {}
     }
     if is_unavailable(&err) {
         return StoreError::Unavailable(Box::new(err));

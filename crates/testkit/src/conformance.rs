@@ -566,6 +566,46 @@ pub async fn account_create_find_list<B: Backend>(backend: Arc<B>) {
     );
 }
 
+/// Accounts and sessions for a user that does not exist are `NotFound`, never stored.
+pub async fn records_for_an_unknown_user_are_not_found<B: Backend>(backend: Arc<B>) {
+    let now = now();
+    let ghost = new_user(now);
+    let result = backend.create_account(&credential_for(&ghost, now)).await;
+    assert!(
+        matches!(result, Err(StoreError::NotFound)),
+        "account for an unknown user: {result:?}"
+    );
+    let (token, session) = new_session(&ghost, now);
+    let result = backend.create_session(&session).await;
+    assert!(
+        matches!(result, Err(StoreError::NotFound)),
+        "session for an unknown user: {result:?}"
+    );
+    assert!(
+        backend
+            .find_session_by_token_hash(&token.hash())
+            .await
+            .expect("find")
+            .is_none()
+    );
+    assert!(
+        backend
+            .find_account("credential", &ghost.id.to_string())
+            .await
+            .expect("find")
+            .is_none()
+    );
+    // An existing id is a conflict even with a new email.
+    let user = registered(&*backend, now).await;
+    let mut same_id = new_user(now);
+    same_id.id = user.id;
+    let result = backend.create_user(&same_id).await;
+    assert!(
+        is_conflict(&result, ConflictKind::Record),
+        "duplicate user id: {result:?}"
+    );
+}
+
 /// Password hashes are replaced on the credential account only.
 pub async fn account_update_password<B: Backend>(backend: Arc<B>) {
     let now = now();
@@ -1255,6 +1295,7 @@ macro_rules! __conformance_cases {
             user_delete_cascades,
             concurrent_registrations_of_one_email,
             account_create_find_list,
+            records_for_an_unknown_user_are_not_found,
             account_update_password,
             failed_login_counter,
             failed_login_counter_is_atomic,
