@@ -217,11 +217,12 @@ async fn conflicts_name_the_rule(backend: SeaOrmBackend) {
         ConflictKind::Record
     );
 
-    // A session for a user that does not exist breaks a foreign key: not a conflict.
+    // A session for a user that does not exist breaks a foreign key: not a conflict, and
+    // not a generic failure either: the user is not found (the store contract).
     let ghost = user("ghost", now);
     match backend.create_session(&session(&ghost, now, now)).await {
-        Err(StoreError::Backend(_)) => {}
-        other => panic!("expected a backend error, got {other:?}"),
+        Err(StoreError::NotFound) => {}
+        other => panic!("expected NotFound, got {other:?}"),
     }
 }
 
