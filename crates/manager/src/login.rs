@@ -47,7 +47,6 @@ impl<B: Backend, S: CredentialStrategy<B>> AuthManager<B, S> {
         if let Some(existing) = backend.find_user_by_email(&email).await? {
             if config.paranoid_registration {
                 // Spend the same hashing work a new registration would, then answer alike.
-                strategy.check_policy(&registration.password).ok();
                 let _ = strategy.hash_password(&registration.password).await;
                 self.notify_existing_account(existing).await;
                 return Ok(Registered::CheckEmail);

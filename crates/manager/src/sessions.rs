@@ -91,10 +91,11 @@ impl<B: Backend, S: CredentialStrategy<B>> AuthManager<B, S> {
     /// `storage_unavailable`.
     pub async fn logout(&self, token: &Token, client: &ClientInfo) -> Result<(), AuthError> {
         let backend = &self.inner.backend;
+        let token_hash = token.hash();
         if let Some(cache) = &self.inner.cache {
-            cache.remove(&token.hash());
+            cache.remove(&token_hash);
         }
-        let Some((session, user)) = backend.find_session_by_token_hash(&token.hash()).await? else {
+        let Some((session, user)) = backend.find_session_by_token_hash(&token_hash).await? else {
             return Ok(());
         };
         if backend.delete_session(session.id).await? {
