@@ -47,18 +47,11 @@
 //!
 //! None.
 
-mod body;
 mod error;
 mod extract;
 mod json;
 mod router;
 
-#[doc(inline)]
-pub use body::{
-    ChangeEmailRequest, ChangePasswordRequest, DetailBody, EventBody, ForgotRequest, LoginRequest,
-    NewSessionBody, RegisterRequest, ResetRequest, SessionBody, SignedInBody, TokenRequest,
-    UpdateMeRequest, UserBody,
-};
 #[doc(inline)]
 pub use error::ApiError;
 #[doc(inline)]
@@ -68,5 +61,11 @@ pub use extract::{
 };
 #[doc(inline)]
 pub use json::ApiJson;
+#[doc(inline)]
+pub use portcullis_http::{
+    ChangeEmailRequest, ChangePasswordRequest, DetailBody, EventBody, ForgotRequest, LoginRequest,
+    NewSessionBody, RegisterRequest, ResetRequest, SessionBody, SignedInBody, TokenRequest,
+    UpdateMeRequest, UserBody,
+};
 #[doc(inline)]
 pub use router::{RouterConfig, router};

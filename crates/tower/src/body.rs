@@ -91,3 +91,35 @@ where
         self.inner.size_hint()
     }
 }
+
+/// Reads a whole body of at most `limit` bytes: a declared `Content-Length` above it, or more
+/// bytes than it, is [`AuthError::PayloadTooLarge`] (`413`) without reading further; a body
+/// that cannot be read is [`AuthError::InvalidInput`].
+pub(crate) async fn read_limited<B>(
+    headers: &http::HeaderMap,
+    body: B,
+    limit: usize,
+) -> Result<Bytes, portcullis_core::AuthError>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    use http_body_util::{BodyExt, LengthLimitError, Limited};
+    use portcullis_core::AuthError;
+
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(AuthError::PayloadTooLarge);
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(err) if err.is::<LengthLimitError>() => Err(AuthError::PayloadTooLarge),
+        Err(_) => Err(AuthError::InvalidInput {
+            field: "body",
+            message: "could not read the request body".to_owned(),
+        }),
+    }
+}

@@ -79,28 +79,27 @@
 //! |---|---|---|
 //! | (none) | | everything is always built |
 
+mod api;
 pub mod auth;
 mod body;
-mod context;
-mod error;
 mod future;
 pub mod rate_limit;
 mod redirect;
 pub mod require;
 
 #[doc(inline)]
+pub use api::{ApiService, api_service, nested_api_service};
+#[doc(inline)]
 pub use auth::{AuthLayer, AuthService};
 #[doc(inline)]
 pub use body::RequestBody;
 #[doc(inline)]
-pub use context::{
-    AuthContext, AuthLayerInstalled, ClientAddr, ClientIpSource, client_info,
-    client_info_from_parts,
-};
-#[doc(inline)]
-pub use error::{error_body, error_response};
-#[doc(inline)]
 pub use future::RefusableFuture;
+#[doc(inline)]
+pub use portcullis_http::{
+    AuthContext, AuthLayerInstalled, ClientAddr, ClientIpSource, client_info,
+    client_info_from_parts, error_body, error_response,
+};
 #[doc(inline)]
 pub use rate_limit::{RateLimit, RateLimitLayer};
 #[doc(inline)]

@@ -8,8 +8,9 @@ use portcullis_manager::AuthManager;
 use portcullis_transport::CsrfGuard;
 use tower::Layer;
 
-use super::service::{AuthService, Shared};
-use crate::context::ClientIpSource;
+use portcullis_http::{AuthGate, ClientIpSource};
+
+use super::service::AuthService;
 
 /// Applies [`AuthService`] to a service: validates session tokens, checks CSRF on
 /// cookie-authenticated unsafe requests, refreshes sliding cookies. See the
@@ -30,10 +31,7 @@ use crate::context::ClientIpSource;
 /// # Ok::<(), portcullis_core::AuthError>(())
 /// ```
 pub struct AuthLayer<B, S, T> {
-    manager: AuthManager<B, S>,
-    transport: Arc<T>,
-    csrf: CsrfGuard,
-    client_ip: ClientIpSource,
+    gate: AuthGate<B, S, T>,
 }
 
 impl<B, S, T> AuthLayer<B, S, T>
@@ -42,64 +40,60 @@ where
     S: CredentialStrategy<B>,
     T: Transport,
 {
-    /// Validates tokens read by `transport` with `manager`, with the default
-    /// [`CsrfGuard::new`] (same origin only) and the peer address as client IP.
+    /// Reads tokens with `transport` and validates them with `manager`; CSRF with
+    /// [`CsrfGuard::new`]'s defaults; client addresses from the peer only.
     #[must_use]
     pub fn new(manager: AuthManager<B, S>, transport: T) -> Self {
         Self {
-            manager,
-            transport: Arc::new(transport),
-            csrf: CsrfGuard::new(),
-            client_ip: ClientIpSource::default(),
+            gate: AuthGate::new(manager, transport),
         }
     }
 
-    /// The CSRF guard for cookie-authenticated unsafe requests (allowed origins,
-    /// `same-site`).
+    /// The same layer over a configured [`AuthGate`] (shared with another adapter).
     #[must_use]
-    pub fn csrf(mut self, csrf: CsrfGuard) -> Self {
-        self.csrf = csrf;
-        self
+    pub fn from_gate(gate: AuthGate<B, S, T>) -> Self {
+        Self { gate }
     }
 
-    /// Where the client address in the [`ClientInfo`](portcullis_core::ClientInfo)
-    /// extension comes from.
+    /// Replaces the CSRF guard (trusted origins, same-site policy).
     #[must_use]
-    pub fn client_ip(mut self, client_ip: ClientIpSource) -> Self {
-        self.client_ip = client_ip;
-        self
+    pub fn csrf(self, csrf: CsrfGuard) -> Self {
+        Self {
+            gate: self.gate.csrf(csrf),
+        }
     }
 
-    /// The manager that validates tokens.
+    /// Where client addresses (for sessions and audit events) come from.
+    #[must_use]
+    pub fn client_ip(self, client_ip: ClientIpSource) -> Self {
+        Self {
+            gate: self.gate.client_ip(client_ip),
+        }
+    }
+}
+
+impl<B, S, T> AuthLayer<B, S, T> {
+    /// The manager.
     #[must_use]
     pub fn manager(&self) -> &AuthManager<B, S> {
-        &self.manager
+        self.gate.manager()
     }
 
-    /// The transport that reads and writes tokens.
+    /// The transport.
     #[must_use]
     pub fn transport(&self) -> &T {
-        &self.transport
+        self.gate.transport()
     }
 
-    pub(crate) fn shared(&self) -> Arc<Shared<B, S, T>> {
-        Arc::new(Shared {
-            manager: self.manager.clone(),
-            transport: Arc::clone(&self.transport),
-            csrf: self.csrf.clone(),
-            client_ip: self.client_ip.clone(),
-            roles: Arc::new(self.manager.config().roles.clone()),
-        })
+    pub(crate) fn gate(&self) -> Arc<AuthGate<B, S, T>> {
+        Arc::new(self.gate.clone())
     }
 }
 
 impl<B, S, T> Clone for AuthLayer<B, S, T> {
     fn clone(&self) -> Self {
         Self {
-            manager: self.manager.clone(),
-            transport: Arc::clone(&self.transport),
-            csrf: self.csrf.clone(),
-            client_ip: self.client_ip.clone(),
+            gate: self.gate.clone(),
         }
     }
 }
@@ -107,10 +101,7 @@ impl<B, S, T> Clone for AuthLayer<B, S, T> {
 impl<B, S, T: fmt::Debug> fmt::Debug for AuthLayer<B, S, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthLayer")
-            .field("manager", &self.manager)
-            .field("transport", &self.transport)
-            .field("csrf", &self.csrf)
-            .field("client_ip", &self.client_ip)
+            .field("gate", &self.gate)
             .finish()
     }
 }
@@ -124,6 +115,6 @@ where
     type Service = AuthService<Inner, B, S, T>;
 
     fn layer(&self, inner: Inner) -> Self::Service {
-        AuthService::from_shared(inner, self.shared())
+        AuthService::from_gate(inner, self.gate())
     }
 }

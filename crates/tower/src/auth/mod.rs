@@ -33,8 +33,5 @@ pub use layer::AuthLayer;
 #[doc(inline)]
 pub use service::AuthService;
 
-/// Largest urlencoded form body the layer buffers to find its `csrf_token` field (64 KiB);
-/// larger ones are refused with `413`. Login, registration and settings forms are tiny; file
-/// uploads are `multipart/form-data` and carry the token in the `X-CSRF-Token` header or
-/// rely on Fetch Metadata.
-pub const MAX_FORM_BYTES: usize = 64 * 1024;
+#[doc(inline)]
+pub use portcullis_http::MAX_FORM_BYTES;

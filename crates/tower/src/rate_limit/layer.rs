@@ -9,7 +9,7 @@ use tower::Layer;
 
 use super::bucket::{Buckets, Quota};
 use super::service::RateLimit;
-use crate::context::ClientIpSource;
+use portcullis_http::ClientIpSource;
 
 /// Default burst: 10 attempts at once.
 const DEFAULT_BURST: u32 = 10;

@@ -11,7 +11,7 @@ use tower::Service;
 use super::bucket::key_of;
 use super::future::ResponseFuture;
 use super::layer::RateLimitLayer;
-use crate::error::error_response;
+use portcullis_http::error_response;
 
 /// Limits requests to the configured credential routes per client address (see
 /// [`RateLimitLayer`] and the [module docs](crate::rate_limit)). Response bodies must

@@ -9,9 +9,9 @@ use tower::Service;
 
 use super::future::ResponseFuture;
 use super::layer::{Config, RequireAuthLayer};
-use crate::context::AuthContext;
-use crate::error::error_response;
 use crate::redirect::{encode_query_value, safe_next};
+use portcullis_http::AuthContext;
+use portcullis_http::error_response;
 
 /// Refuses requests without an [`AuthContext`] (see [`RequireAuthLayer`] and the
 /// [module docs](crate::require)). Response bodies must implement `From<String>`.

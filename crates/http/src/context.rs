@@ -3,7 +3,7 @@
 //!
 //! ```
 //! use std::net::SocketAddr;
-//! use portcullis_tower::{ClientAddr, ClientIpSource, client_info};
+//! use portcullis_http::{ClientAddr, ClientIpSource, client_info};
 //! use portcullis_core::http::Request;
 //!
 //! let mut request = Request::builder()
@@ -35,8 +35,9 @@ const MAX_USER_AGENT_LEN: usize = 512;
 /// Longest forwarding header looked at; longer ones are junk or an attack.
 const MAX_FORWARDED_LEN: usize = 4096;
 
-/// The authenticated session of a request, inserted into its extensions by
-/// [`AuthLayer`](crate::AuthLayer).
+/// The authenticated session of a request, inserted into its extensions by the adapter's
+/// auth middleware (`portcullis_tower::AuthLayer`, `portcullis_actix::AuthMiddleware`) from
+/// what the [`AuthGate`](crate::AuthGate) decided.
 ///
 /// Absent means "not authenticated" (no token, an unknown or expired one, or a malformed
 /// header). Handlers read it with `request.extensions().get::<AuthContext>()`; the axum
@@ -90,7 +91,7 @@ impl AuthContext {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ClientAddr(pub SocketAddr);
 
-/// A marker [`AuthLayer`](crate::AuthLayer) puts in the extensions of every request it sees,
+/// A marker the auth middleware puts in the extensions of every request it sees,
 /// signed in or not, so extractors can tell "not signed in" (401) from "the layer is not
 /// installed around this route" (a programming error, reported as such).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -214,7 +215,10 @@ pub fn client_info_from_parts(parts: &Parts, ip: &ClientIpSource) -> ClientInfo 
     client_info_from(&parts.headers, &parts.extensions, ip)
 }
 
-pub(crate) fn client_info_from(
+/// [`client_info`] from the headers and extensions of a request, for adapters that hold
+/// them apart (or build the extensions themselves, holding a [`ClientAddr`]).
+#[must_use]
+pub fn client_info_from(
     headers: &HeaderMap,
     extensions: &Extensions,
     ip: &ClientIpSource,

@@ -3,7 +3,7 @@
 //!
 //! ```
 //! use portcullis_core::AuthError;
-//! use portcullis_tower::{error_body, error_response};
+//! use portcullis_http::{error_body, error_response};
 //!
 //! let response = error_response::<String>(&AuthError::NotAuthenticated);
 //! assert_eq!(response.status(), 401);
@@ -53,12 +53,9 @@ pub(crate) fn json_body(detail: &str, code: &str) -> String {
     format!(r#"{{"detail":{detail},"code":{code}}}"#)
 }
 
-/// A JSON error response for refusals that are not an [`AuthError`] (413 body too large).
-pub(crate) fn json_response<B: From<String>>(
-    status: StatusCode,
-    detail: &str,
-    code: &str,
-) -> Response<B> {
+/// A JSON error response `{"detail", "code"}` with `status`, for refusals that are not an
+/// [`AuthError`] (an unknown route, a wrong method).
+pub fn json_response<B: From<String>>(status: StatusCode, detail: &str, code: &str) -> Response<B> {
     let mut response = Response::new(B::from(json_body(detail, code)));
     *response.status_mut() = status;
     let headers = response.headers_mut();
