@@ -26,11 +26,22 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("portcullis-testkit", &["portcullis-core"]),
     ("portcullis-manager", &["portcullis-core"]),
+    // What every adapter shares (API routes, auth gate, error shape), below all of them; it
+    // names the transport crate for its CsrfGuard.
+    (
+        "portcullis-http",
+        &[
+            "portcullis-core",
+            "portcullis-manager",
+            "portcullis-transport",
+        ],
+    ),
     // Adapters name the transport crate for its CsrfGuard and ready-made transports.
     (
         "portcullis-tower",
         &[
             "portcullis-core",
+            "portcullis-http",
             "portcullis-manager",
             "portcullis-transport",
         ],
@@ -39,14 +50,21 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "portcullis-axum",
         &[
             "portcullis-core",
+            "portcullis-http",
             "portcullis-manager",
             "portcullis-transport",
             "portcullis-tower",
         ],
     ),
+    // actix-web is not a tower stack: its adapter stands on the shared HTTP crate alone.
     (
         "portcullis-actix",
-        &["portcullis-core", "portcullis-manager"],
+        &[
+            "portcullis-core",
+            "portcullis-http",
+            "portcullis-manager",
+            "portcullis-transport",
+        ],
     ),
     // The facade re-exports every layer; the whole-workspace test package wires anything.
     ("portcullis", &["*"]),

@@ -1,5 +1,8 @@
-//! Portcullis test kit: conformance suites every backend runs, and an in-memory reference
-//! backend.
+//! Portcullis test kit: conformance suites every backend runs, the HTTP route table every
+//! adapter runs, and an in-memory reference backend.
+//!
+//! A framework adapter proves it serves the `/auth` API like the others by implementing
+//! [`RouteTarget`] in a test and calling [`run_route_table`] (see [`routes`]).
 //!
 //! A storage backend proves it keeps core's contracts by running
 //! [`backend_conformance_tests!`] in one of its test files: one `#[test]` per contract
@@ -31,9 +34,12 @@
 
 pub mod conformance;
 mod memory;
+pub mod routes;
 
 #[doc(inline)]
 pub use memory::MemoryBackend;
+#[doc(inline)]
+pub use routes::{RouteTarget, run_route_table};
 
 /// Generates one `#[test]` per backend contract in a module called `$module`.
 ///
