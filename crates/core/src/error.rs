@@ -147,6 +147,9 @@ pub enum AuthError {
     Internal(#[source] BoxError),
 }
 
+/// What [`AuthError::retry_after`] answers for [`AuthError::Overloaded`].
+const OVERLOADED_RETRY_AFTER: Duration = Duration::from_secs(1);
+
 impl AuthError {
     /// An [`AuthError::Internal`] from any error or message.
     pub fn internal(cause: impl Into<BoxError>) -> Self {
@@ -200,11 +203,16 @@ impl AuthError {
         }
     }
 
-    /// For [`AuthError::RateLimited`], how long to wait (the `Retry-After` header).
+    /// How long a client should wait before retrying (the `Retry-After` header): the lock
+    /// or limit's remaining time for [`AuthError::RateLimited`]; one second for
+    /// [`AuthError::Overloaded`], about the time the hashing queue takes to drain (a few
+    /// dozen hashes of ~16 ms on each core), so well-behaved clients spread their retries
+    /// instead of hammering a busy server.
     #[must_use]
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::RateLimited { retry_after } => Some(*retry_after),
+            Self::Overloaded => Some(OVERLOADED_RETRY_AFTER),
             _ => None,
         }
     }
@@ -288,11 +296,19 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_is_reported_for_rate_limits_only() {
+    fn retry_after_is_reported_for_rate_limits_and_overload_only() {
         let limited = AuthError::RateLimited {
             retry_after: Duration::from_secs(90),
         };
         assert_eq!(limited.retry_after(), Some(Duration::from_secs(90)));
+        assert_eq!(
+            AuthError::Overloaded.retry_after(),
+            Some(Duration::from_secs(1))
+        );
         assert_eq!(AuthError::InvalidCredentials.retry_after(), None);
+        assert_eq!(
+            AuthError::StorageUnavailable("down".into()).retry_after(),
+            None
+        );
     }
 }
