@@ -9,7 +9,7 @@ use portcullis_core::AuthError;
 use crate::convert;
 
 /// An [`AuthError`] that actix-web can return: JSON `{"detail": "...", "code": "..."}` with
-/// the error's status, `Cache-Control: no-store`, and `Retry-After` for rate limits (the
+/// the error's status, `Cache-Control: no-store`, and `Retry-After` for rate limits and overload (the
 /// response of [`portcullis_http::error_response`]).
 ///
 /// `AuthError` comes from `portcullis-core`, which knows no framework, so this wrapper

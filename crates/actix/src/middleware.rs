@@ -11,7 +11,7 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::{Error, HttpMessage};
 use portcullis_core::http::Response;
-use portcullis_core::{AuthError, Backend, ClientInfo, CredentialStrategy, Transport};
+use portcullis_core::{Backend, ClientInfo, CredentialStrategy, Transport};
 use portcullis_http::{
     Admission, AuthContext, AuthGate, AuthLayerInstalled, ClientIpSource, MAX_FORM_BYTES, Pass,
     error_response, form_field,
@@ -237,11 +237,8 @@ where
             // The handler reads the body as if nothing happened.
             request.set_payload(Payload::from(form));
             match gate.confirm_form_token(pending, &method, &headers, form_token.as_deref()) {
-                Admission::Pass(pass) => pass,
-                Admission::Refuse(response) => return Ok(refuse(request, response)),
-                Admission::NeedsFormToken(_) => {
-                    return Ok(refuse(request, error_response(&AuthError::CsrfFailed)));
-                }
+                Ok(pass) => pass,
+                Err(response) => return Ok(refuse(request, *response)),
             }
         }
     };

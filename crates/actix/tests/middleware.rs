@@ -4,10 +4,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
-#[path = "../../tower/tests/support/down.rs"]
-#[allow(unreachable_pub)]
-mod down;
-
 use std::time::Duration;
 
 use actix_web::body::MessageBody;
@@ -489,7 +485,7 @@ async fn client_addresses_come_from_the_peer_unless_a_proxy_is_trusted() {
 
 #[actix_web::test]
 async fn storage_down_fails_closed_with_503() {
-    let manager = AuthManager::builder(down::DownBackend, strategy())
+    let manager = AuthManager::builder(portcullis_testkit::DownBackend, strategy())
         .build()
         .unwrap();
     let app = test::init_service(

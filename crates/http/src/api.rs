@@ -201,7 +201,7 @@ fn route<'a>(method: &Method, path: &'a str) -> Result<Route<'a>, NoRoute> {
     }
 }
 
-/// The HTTP API over a manager and a transport; see the [module docs](self).
+/// The HTTP API over a manager and a transport; see the [module docs](crate::api).
 pub struct AuthApi<B, S, T> {
     manager: AuthManager<B, S>,
     transport: Arc<T>,

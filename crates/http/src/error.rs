@@ -29,14 +29,22 @@ pub fn error_body(err: &AuthError) -> String {
 }
 
 /// A complete response for `err`: its [`status`](AuthError::status), the
-/// [`error_body`], `Content-Type: application/json`, `Cache-Control: no-store`, and
-/// `Retry-After` (whole seconds, rounded up) when the error has one.
+/// [`error_body`], `Content-Type: application/json`, `Cache-Control: no-store`,
+/// `Retry-After` (whole seconds, rounded up) when the error has one, and `Connection: close`
+/// for `413` (the refused body was not read).
 ///
 /// `B` is any body type that can be built from a `String` (`http_body_util::Full<Bytes>`,
 /// axum's `Body`, `String`).
 #[must_use]
 pub fn error_response<B: From<String>>(err: &AuthError) -> Response<B> {
     let mut response = json_response(err.status(), &err.to_string(), err.code());
+    if matches!(err, AuthError::PayloadTooLarge) {
+        // The body was refused unread; what is left of it on the wire must not be taken for
+        // the next request, and a client must not reuse the connection mid-upload.
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     if let Some(wait) = err.retry_after() {
         let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         response
@@ -93,5 +101,14 @@ mod tests {
             r#"{"detail":"storage unavailable","code":"storage_unavailable"}"#
         );
         assert_eq!(error_response::<String>(&err).status(), 503);
+    }
+
+    #[test]
+    fn too_large_closes_the_connection_and_nothing_else_does() {
+        let response = error_response::<String>(&AuthError::PayloadTooLarge);
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(response.headers()[header::CONNECTION], "close");
+        let response = error_response::<String>(&AuthError::NotAuthenticated);
+        assert!(response.headers().get(header::CONNECTION).is_none());
     }
 }

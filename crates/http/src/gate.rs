@@ -60,7 +60,7 @@ use crate::error::error_response;
 /// rely on Fetch Metadata.
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
 
-/// The framework-neutral auth middleware logic; see the [module docs](self).
+/// The framework-neutral auth middleware logic; see the [module docs](crate::gate).
 pub struct AuthGate<B, S, T> {
     manager: AuthManager<B, S>,
     transport: Arc<T>,
@@ -249,14 +249,17 @@ where
     }
 
     /// The second step of a form post: `form_token` is the body's `csrf_token` field, if any.
-    #[must_use]
+    ///
+    /// # Errors
+    /// The `403 csrf_failed` response (boxed: refusals are rare and large) when the field is
+    /// missing or wrong.
     pub fn confirm_form_token(
         &self,
         pending: PendingForm,
         method: &Method,
         headers: &HeaderMap,
         form_token: Option<&str>,
-    ) -> Admission {
+    ) -> Result<Pass, Box<Response<String>>> {
         let PendingForm { context, finish } = pending;
         let verdict = self.csrf.check(
             method,
@@ -266,11 +269,11 @@ where
             form_token,
         );
         match verdict {
-            Ok(()) => Admission::Pass(Pass {
+            Ok(()) => Ok(Pass {
                 context: Some(context),
                 finish,
             }),
-            Err(_) => Admission::Refuse(error_response(&AuthError::CsrfFailed)),
+            Err(_) => Err(Box::new(error_response(&AuthError::CsrfFailed))),
         }
     }
 

@@ -23,11 +23,11 @@
 //! |---|---|---|
 //! | (none) | | everything is always built |
 
-mod api;
+pub mod api;
 mod body;
 mod context;
 mod error;
-mod gate;
+pub mod gate;
 mod json;
 
 #[doc(inline)]

@@ -100,13 +100,14 @@
 //!
 //! | feature | default | enables |
 //! |---|---|---|
-//! | (always) | | [`core`] (also at the crate root), [`password`] with argon2id, [`manager`], [`transport`] (bearer and cookie) |
+//! | (always) | | [`core`] (also at the crate root), [`password`] with argon2id, [`manager`], [`transport`] (bearer and cookie), [`adapter`] (what framework adapters share) |
 //! | `sea-orm` | yes | `sea_orm`: [`SeaOrmBackend`](https://docs.rs/portcullis-sea-orm) and its migrations, without a database driver |
 //! | `sqlite` | yes | `sea-orm` with the SQLite driver (bundled libsqlite3) |
 //! | `postgres` | no | `sea-orm` with the PostgreSQL driver |
 //! | `mysql` | no | `sea-orm` with the MySQL / MariaDB driver |
 //! | `tower` | yes (by `axum`) | `tower`: `AuthLayer`, `RequireAuthLayer`, `RateLimitLayer` for any tower or hyper stack |
 //! | `axum` | yes | `axum`: extractors, `ApiError`, the `/auth` router; implies `tower` |
+//! | `actix` | no | `actix`: actix-web middleware, extractors and the `/auth` scope |
 //! | `bcrypt` | no | `password::BcryptHasher`, and bcrypt verification in `MultiHasher` |
 //! | `full` | no | all of the above |
 //!
@@ -171,6 +172,12 @@ pub use portcullis_manager as manager;
 #[doc(inline)]
 pub use portcullis_transport as transport;
 
+/// What every framework adapter shares (`portcullis-http`): the auth gate, the `/auth` API
+/// without a framework, `AuthContext`, the error shape. For writing an adapter of your own
+/// (`docs/writing-an-adapter.md`).
+#[doc(inline)]
+pub use portcullis_http as adapter;
+
 /// Storage on SeaORM for SQLite, PostgreSQL and MySQL (`portcullis-sea-orm`; feature
 /// `sea-orm`, with a driver from `sqlite`, `postgres`, `mysql`).
 ///
@@ -198,3 +205,9 @@ pub use portcullis_tower as tower;
 #[cfg(feature = "axum")]
 #[doc(inline)]
 pub use portcullis_axum as axum;
+
+/// actix-web middleware, extractors and the `/auth` API scope (`portcullis-actix`; feature
+/// `actix`).
+#[cfg(feature = "actix")]
+#[doc(inline)]
+pub use portcullis_actix as actix;

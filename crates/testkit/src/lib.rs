@@ -33,9 +33,12 @@
 //! None.
 
 pub mod conformance;
+mod down;
 mod memory;
 pub mod routes;
 
+#[doc(inline)]
+pub use down::DownBackend;
 #[doc(inline)]
 pub use memory::MemoryBackend;
 #[doc(inline)]

@@ -13,9 +13,7 @@ use portcullis_core::{TestClock, Token};
 use portcullis_manager::{AuthConfig, AuthManager};
 use portcullis_tower::{AuthLayer, ClientAddr, ClientIpSource, auth::MAX_FORM_BYTES};
 use portcullis_transport::{CookieOrBearer, CookieTransport, CsrfGuard};
-use support::{
-    Body, Echo, body_json, body_text, down::DownBackend, manager, manager_with, sign_in,
-};
+use support::{Body, Echo, body_json, body_text, manager, manager_with, sign_in};
 use tower::{Layer, ServiceExt};
 
 const COOKIE: &str = "__Host-portcullis";
@@ -496,7 +494,7 @@ async fn an_expired_cookie_on_a_cross_site_post_is_refused_and_cleared() {
 
 #[tokio::test]
 async fn storage_down_fails_closed_with_503() {
-    let manager = AuthManager::builder(DownBackend, support::strategy())
+    let manager = AuthManager::builder(portcullis_testkit::DownBackend, support::strategy())
         .build()
         .unwrap();
     let echo = Echo::default();

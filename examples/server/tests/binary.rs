@@ -36,7 +36,13 @@ impl Drop for Server {
 /// Starts `target/.../server` with `DATABASE_URL=database_url` on a free port.
 fn start(database_url: &str) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
-        .args(["--addr", "127.0.0.1:0", "--rate-limit", "off", "--insecure-cookies"])
+        .args([
+            "--addr",
+            "127.0.0.1:0",
+            "--rate-limit",
+            "off",
+            "--insecure-cookies",
+        ])
         .env("DATABASE_URL", database_url)
         .env_remove("PORTCULLIS_ADDR")
         .env_remove("PORTCULLIS_PUBLIC_URL")

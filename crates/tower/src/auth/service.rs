@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, Request, Response, header};
-use portcullis_core::{AuthError, Backend, BoxError, CredentialStrategy, Transport};
+use portcullis_core::{Backend, BoxError, CredentialStrategy, Transport};
 use portcullis_http::{
     Admission, AuthContext, AuthGate, AuthLayerInstalled, MAX_FORM_BYTES, Pass, error_response,
     form_field,
@@ -160,18 +160,14 @@ where
                 Ok(buffered) => buffered,
                 Err(refusal) => return Ok(refusal),
             };
-            let admission = gate.confirm_form_token(
+            match gate.confirm_form_token(
                 pending,
                 request.method(),
                 request.headers(),
                 form_token.as_deref(),
-            );
-            match admission {
-                Admission::Pass(pass) => pass,
-                Admission::Refuse(response) => return Ok(response.map(ResBody::from)),
-                Admission::NeedsFormToken(_) => {
-                    return Ok(error_response(&AuthError::CsrfFailed));
-                }
+            ) {
+                Ok(pass) => pass,
+                Err(response) => return Ok((*response).map(ResBody::from)),
             }
         }
     };

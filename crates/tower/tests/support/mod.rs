@@ -3,8 +3,6 @@
 //! storage is always down, request helpers.
 #![allow(dead_code, unreachable_pub)]
 
-pub mod down;
-
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;

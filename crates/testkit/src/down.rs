@@ -1,4 +1,5 @@
-//! A backend whose storage is always unreachable.
+//! [`DownBackend`]: a backend whose storage is always unreachable, for testing that an
+//! adapter fails closed (`503 storage_unavailable`, never a request let through).
 
 use std::time::Duration;
 
@@ -9,7 +10,20 @@ use portcullis_core::{
     VerificationStore, async_trait,
 };
 
-#[derive(Debug, Clone, Default)]
+/// Every store method answers [`StoreError::Unavailable`], as a backend does while its
+/// database is down.
+///
+/// ```
+/// use portcullis_core::{StoreError, UserStore, UserId};
+/// use portcullis_testkit::DownBackend;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let err = DownBackend.find_user_by_id(UserId::new()).await.unwrap_err();
+/// assert!(matches!(err, StoreError::Unavailable(_)));
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
 pub struct DownBackend;
 
 fn down<T>() -> StoreResult<T> {
