@@ -397,32 +397,45 @@ fn cookie_name(set_cookie: &[u8]) -> &[u8] {
 /// The first value of field `name` in an `application/x-www-form-urlencoded` body.
 #[must_use]
 pub fn form_field(body: &[u8], name: &str) -> Option<String> {
+    let decode = |part: &[u8]| {
+        // In forms `+` is a space; a literal plus arrives as `%2B`.
+        let spaced: Vec<u8> = part
+            .iter()
+            .map(|&b| if b == b'+' { b' ' } else { b })
+            .collect();
+        percent_decode(&spaced)
+    };
     body.split(|&b| b == b'&').find_map(|pair| {
         let (key, value) = match pair.iter().position(|&b| b == b'=') {
             Some(eq) => (&pair[..eq], &pair[eq + 1..]),
             None => (pair, &[][..]),
         };
-        (percent_decode(key) == name.as_bytes())
-            .then(|| String::from_utf8(percent_decode(value)).ok())
+        (decode(key) == name.as_bytes())
+            .then(|| String::from_utf8(decode(value)).ok())
             .flatten()
     })
 }
 
-fn percent_decode(input: &[u8]) -> Vec<u8> {
+/// Decodes `%XX` escapes (any case); a `%` not followed by two hex digits stays as it is.
+/// The result may not be UTF-8: callers decide what that means.
+///
+/// ```
+/// assert_eq!(portcullis_http::percent_decode(b"a%2Fb%zz"), b"a/b%zz");
+/// ```
+#[must_use]
+pub fn percent_decode(input: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(input.len());
     let mut i = 0;
     while i < input.len() {
-        match input[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < input.len() => match (hex(input[i + 1]), hex(input[i + 2])) {
-                (Some(hi), Some(lo)) => {
-                    out.push((hi << 4) | lo);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            byte => out.push(byte),
+        if input[i] == b'%'
+            && i + 2 < input.len()
+            && let (Some(hi), Some(lo)) = (hex(input[i + 1]), hex(input[i + 2]))
+        {
+            out.push((hi << 4) | lo);
+            i += 3;
+            continue;
         }
+        out.push(input[i]);
         i += 1;
     }
     out

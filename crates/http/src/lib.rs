@@ -48,7 +48,7 @@ pub use error::{error_body, error_response, json_response};
 #[doc(inline)]
 pub use gate::{
     Admission, AuthGate, Finish, MAX_FORM_BYTES, Pass, PendingForm, form_field, is_unsafe,
-    is_urlencoded_form,
+    is_urlencoded_form, percent_decode,
 };
 #[doc(inline)]
 pub use json::parse_json;
