@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{any, delete, get, post};
 use axum::{Json, Router};
 use portcullis_core::{
     AuthError, Backend, ClientInfo, CredentialStrategy, Password, PasswordCredentials, SessionId,
@@ -14,6 +15,7 @@ use portcullis_core::{
 };
 use portcullis_manager::{AuthManager, ProfileUpdate, Registered, Registration, SignedIn};
 use portcullis_tower::{AuthLayer, ClientIpSource, client_info_from_parts};
+use serde::Serialize;
 
 use crate::body::{
     ChangeEmailRequest, ChangePasswordRequest, DetailBody, EventBody, ForgotRequest, LoginRequest,
@@ -71,7 +73,10 @@ impl<B, S, T> Clone for ApiState<B, S, T> {
 }
 
 /// Builds the HTTP API (routes in `docs/http-api.md`), mounted under `config.prefix`, with
-/// [`AuthLayer`] applied, a body limit, and `Cache-Control: no-store` on every response.
+/// [`AuthLayer`] applied, a body limit, and `Cache-Control: no-store` on every response. An
+/// unknown path under the prefix answers `404 not_found` and a wrong method
+/// `405 method_not_allowed` (with `Allow`), in the same `{"detail", "code"}` shape as every
+/// other error.
 ///
 /// The same `transport` reads tokens and writes cookies: [`BearerTransport`] for API clients,
 /// [`CookieTransport`] for browsers, [`CookieOrBearer`] for both.
@@ -109,11 +114,37 @@ where
         .route("/password/change", post(change_password::<B, S, T>))
         .route("/email/change", post(change_email::<B, S, T>))
         .route("/events", get(events::<B, S, T>))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(body_limit)
         .layer(layer)
         .layer(axum::middleware::map_response(no_store));
-    Router::new().nest(&prefix, api)
+    // `nest` does not send `{prefix}/` to the nested router: answer it the same way.
+    Router::new()
+        .nest(&prefix, api)
+        .route(&format!("{prefix}/"), any(not_found))
+}
+
+/// An unknown path under the prefix: `404 not_found` in the API's error shape (axum's own
+/// answer has an empty body).
+async fn not_found() -> ApiError {
+    ApiError(AuthError::NotFound)
+}
+
+/// A known path with another method: `405 method_not_allowed` in the API's error shape; axum
+/// adds the `Allow` header.
+async fn method_not_allowed() -> Response {
+    #[derive(Serialize)]
+    struct ErrorBody {
+        detail: &'static str,
+        code: &'static str,
+    }
+    let body = ErrorBody {
+        detail: "this route does not accept that method; see the Allow header",
+        code: "method_not_allowed",
+    };
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
 }
 
 async fn no_store(mut response: Response) -> Response {
@@ -232,14 +263,19 @@ async fn revoke_session<B: Backend, S: CredentialStrategy<B>, T: Transport>(
     State(state): State<ApiState<B, S, T>>,
     Client(client): Client,
     CurrentUser(user): CurrentUser,
-    Path(id): Path<String>,
+    // Taken as a `Result` so that a path axum cannot decode (invalid UTF-8 after
+    // percent-decoding) gets the API's error shape too, not axum's plain-text rejection.
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
-    let id: SessionId = id.parse().map_err(|_| {
-        ApiError(AuthError::InvalidInput {
-            field: "id",
-            message: "must be a session id (UUID)".to_owned(),
-        })
-    })?;
+    let id: SessionId = id
+        .ok()
+        .and_then(|Path(id)| id.parse().ok())
+        .ok_or_else(|| {
+            ApiError(AuthError::InvalidInput {
+                field: "id",
+                message: "must be a session id (UUID)".to_owned(),
+            })
+        })?;
     state.manager.revoke_session(&user, id, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
