@@ -2,7 +2,16 @@
 //!
 //! Email addresses are stored only in normalised form (NFKC, trimmed, lowercased), so
 //! `Alice@Example.COM ` and `alice@example.com` are the same account, and a full-width
-//! `ａｌｉｃｅ@example.com` cannot register a look-alike of an existing address.
+//! `ａｌｉｃｅ@example.com` cannot register a look-alike of an existing address. Invisible
+//! characters (zero-width spaces and joiners, bidirectional controls, the byte order mark,
+//! variation selectors: see [`is_invisible`]) are refused, since NFKC keeps them and
+//! `ali\u{200B}ce@example.com` would otherwise be a second account that looks exactly like
+//! the first.
+//!
+//! Letters of other scripts that look like Latin ones (Cyrillic `а`, Greek `ο`) are different
+//! characters, and NFKC keeps them apart: `аlice@example.com` with a Cyrillic `а` is a
+//! different address from `alice@example.com`, as it is for mail servers. Applications that
+//! show addresses to other people should display them with that in mind.
 //!
 //! ```
 //! use portcullis_core::email::{normalize_email, normalize_username};
@@ -27,8 +36,8 @@ pub const MAX_USERNAME_LEN: usize = 32;
 
 /// Validates an email address and returns its normalised form.
 ///
-/// The check is deliberately simple (one `@`, a dotted domain, no spaces, quotes or control
-/// characters); deliverability is proven by the verification mail, not by a regex.
+/// The check is deliberately simple (one `@`, a dotted domain, no spaces, quotes, control or
+/// invisible characters); deliverability is proven by the verification mail, not by a regex.
 ///
 /// # Errors
 /// [`AuthError::InvalidEmail`] when the address is malformed or too long.
@@ -54,11 +63,58 @@ fn valid_local_part(local: &str) -> bool {
         && local.chars().all(|c| {
             !c.is_whitespace()
                 && !c.is_control()
+                && !is_invisible(c)
                 && !matches!(
                     c,
                     '@' | '"' | '(' | ')' | ',' | ':' | ';' | '<' | '>' | '[' | '\\' | ']'
                 )
         })
+}
+
+/// Characters that render as nothing (or only change how their neighbours render), so that an
+/// address containing them looks exactly like one without: Unicode format characters
+/// (general category Cf: soft hyphen, zero-width space / joiners, bidirectional controls,
+/// word joiner, invisible operators, the byte order mark, tags, ...), variation selectors,
+/// the combining grapheme joiner, Mongolian free variation selectors and the Hangul fillers.
+///
+/// ```
+/// use portcullis_core::email::is_invisible;
+/// assert!(is_invisible('\u{200B}')); // zero-width space
+/// assert!(!is_invisible('a'));
+/// ```
+#[must_use]
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{061C}'
+            | '\u{06DD}'
+            | '\u{070F}'
+            | '\u{0890}'..='\u{0891}'
+            | '\u{08E2}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'
+            | '\u{E0100}'..='\u{E01EF}'
+    )
 }
 
 fn valid_domain(domain: &str) -> bool {
@@ -153,6 +209,14 @@ mod tests {
             "a\0@example.com",
             "a\"b@example.com",
             "<a>@example.com",
+            "ali\u{200B}ce@example.com",
+            "ali\u{200D}ce@example.com",
+            "\u{FEFF}alice@example.com",
+            "ali\u{202E}ecilA@example.com",
+            "alice\u{FE0F}@example.com",
+            "ali\u{00AD}ce@example.com",
+            "\u{3164}alice@example.com",
+            "alice@exa\u{200B}mple.com",
             long_local.as_str(),
             long_total.as_str(),
         ] {
@@ -162,6 +226,15 @@ mod tests {
             );
         }
         assert!(normalize_email(&format!("{}@example.com", "a".repeat(64))).is_ok());
+    }
+
+    #[test]
+    fn other_scripts_are_other_addresses() {
+        // A Cyrillic `а` (U+0430) is not a Latin `a`, and NFKC does not fold it: a different
+        // address, as for mail servers.
+        let cyrillic = normalize_email("\u{0430}lice@example.com").unwrap();
+        assert_ne!(cyrillic, normalize_email("alice@example.com").unwrap());
+        assert_eq!(cyrillic, "\u{0430}lice@example.com");
     }
 
     #[test]

@@ -153,10 +153,6 @@ enum NoRoute {
 }
 
 fn route<'a>(method: &Method, path: &'a str) -> Result<Route<'a>, NoRoute> {
-    let path = path
-        .strip_suffix('/')
-        .filter(|p| !p.is_empty())
-        .unwrap_or(path);
     let post_only = |route| {
         if method == Method::POST {
             Ok(route)
@@ -500,7 +496,15 @@ mod tests {
     #[test]
     fn routes_match_methods_and_paths() {
         assert!(matches!(route(&Method::POST, "/login"), Ok(Route::Login)));
-        assert!(matches!(route(&Method::POST, "/login/"), Ok(Route::Login)));
+        // Paths are exact: a trailing slash is another path.
+        assert!(matches!(
+            route(&Method::POST, "/login/"),
+            Err(NoRoute::NotFound)
+        ));
+        assert!(matches!(
+            route(&Method::GET, "/sessions/"),
+            Err(NoRoute::NotFound)
+        ));
         assert!(matches!(
             route(&Method::GET, "/login"),
             Err(NoRoute::MethodNotAllowed("POST"))

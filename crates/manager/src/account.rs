@@ -173,8 +173,9 @@ impl<B: Backend, S: CredentialStrategy<B>> AuthManager<B, S> {
                 &format!("{id}:{}", user.email),
             ))
             .await?;
+        let deleted = backend.delete_user(user_id).await?;
         self.forget_user(user_id);
-        if !backend.delete_user(user_id).await? {
+        if !deleted {
             return Err(AuthError::NotFound);
         }
         Ok(())

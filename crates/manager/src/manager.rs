@@ -152,7 +152,8 @@ impl<B: Backend, S: CredentialStrategy<B>> AuthManager<B, S> {
         self.inner.clock.now()
     }
 
-    /// Evicts every cached session of `user_id` (their sessions or the user changed).
+    /// Evicts every cached session of `user_id` (their sessions or the user changed). Call it
+    /// after the storage write, never before (see `cache.rs`).
     pub(crate) fn forget_user(&self, user_id: portcullis_core::UserId) {
         if let Some(cache) = &self.inner.cache {
             cache.remove_user(user_id);

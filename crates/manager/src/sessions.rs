@@ -7,6 +7,7 @@ use portcullis_core::{
     User, UserId, to_time_delta,
 };
 
+use crate::cache::SessionCache;
 use crate::manager::AuthManager;
 use crate::types::{Authenticated, PurgeReport, SessionInfo};
 
@@ -28,6 +29,9 @@ impl<B: Backend, S: CredentialStrategy<B>> AuthManager<B, S> {
         let cache = self.inner.cache.as_ref();
         let token_hash = token.hash();
         let now = self.now();
+        // Taken before any read, so a copy that a concurrent revocation may have deleted is
+        // never cached (see `cache.rs`).
+        let generation = cache.map(SessionCache::generation);
         let cached = cache.and_then(|cache| cache.get(&token_hash, now));
         let from_cache = cached.is_some();
         let (mut session, user) = match cached {
@@ -38,11 +42,12 @@ impl<B: Backend, S: CredentialStrategy<B>> AuthManager<B, S> {
                 .ok_or(AuthError::SessionExpired)?,
         };
         if session.is_expired(now) || user.disabled {
+            // Expired rows are removed as they are found; the periodic purge gets the rest.
+            let deleted = backend.delete_session(session.id).await;
             if let Some(cache) = cache {
                 cache.remove(&token_hash);
             }
-            // Expired rows are removed as they are found; the periodic purge gets the rest.
-            backend.delete_session(session.id).await?;
+            deleted?;
             return Err(AuthError::SessionExpired);
         }
         let config = &self.inner.config;
@@ -65,9 +70,10 @@ impl<B: Backend, S: CredentialStrategy<B>> AuthManager<B, S> {
             refreshed = true;
         }
         if let Some(cache) = cache
+            && let Some(generation) = generation
             && (refreshed || !from_cache)
         {
-            cache.insert(&token_hash, &session, &user, now);
+            cache.insert(&token_hash, &session, &user, now, generation);
         }
         Ok(Authenticated {
             session,
@@ -92,13 +98,18 @@ impl<B: Backend, S: CredentialStrategy<B>> AuthManager<B, S> {
     pub async fn logout(&self, token: &Token, client: &ClientInfo) -> Result<(), AuthError> {
         let backend = &self.inner.backend;
         let token_hash = token.hash();
+        let found = backend.find_session_by_token_hash(&token_hash).await?;
+        let deleted = match &found {
+            Some((session, _)) => backend.delete_session(session.id).await?,
+            None => false,
+        };
+        // After the storage write (see `cache.rs`).
         if let Some(cache) = &self.inner.cache {
             cache.remove(&token_hash);
         }
-        let Some((session, user)) = backend.find_session_by_token_hash(&token_hash).await? else {
-            return Ok(());
-        };
-        if backend.delete_session(session.id).await? {
+        if let Some((session, user)) = found
+            && deleted
+        {
             self.audit(AuthEventKind::Logout, Some(&user), client).await;
             self.inner.hooks.after_logout(user.id, session.id).await;
         }
@@ -144,10 +155,11 @@ impl<B: Backend, S: CredentialStrategy<B>> AuthManager<B, S> {
         let backend = &self.inner.backend;
         match backend.find_session(session_id).await? {
             Some(session) if session.user_id == user.id => {
+                let deleted = backend.delete_session(session_id).await?;
                 if let Some(cache) = &self.inner.cache {
                     cache.remove_session(session_id);
                 }
-                if backend.delete_session(session_id).await? {
+                if deleted {
                     self.audit(AuthEventKind::SessionRevoked, Some(user), client)
                         .await;
                 }
@@ -167,14 +179,14 @@ impl<B: Backend, S: CredentialStrategy<B>> AuthManager<B, S> {
         current: &Session,
         client: &ClientInfo,
     ) -> Result<u64, AuthError> {
-        if let Some(cache) = &self.inner.cache {
-            cache.remove_user_except(user.id, current.id);
-        }
         let removed = self
             .inner
             .backend
             .delete_other_sessions(user.id, current.id)
             .await?;
+        if let Some(cache) = &self.inner.cache {
+            cache.remove_user_except(user.id, current.id);
+        }
         if removed > 0 {
             self.audit(AuthEventKind::SessionRevoked, Some(user), client)
                 .await;
@@ -191,8 +203,8 @@ impl<B: Backend, S: CredentialStrategy<B>> AuthManager<B, S> {
         user_id: UserId,
         client: &ClientInfo,
     ) -> Result<u64, AuthError> {
-        self.forget_user(user_id);
         let removed = self.inner.backend.delete_user_sessions(user_id).await?;
+        self.forget_user(user_id);
         if removed > 0 {
             let user = self.inner.backend.find_user_by_id(user_id).await?;
             self.audit(AuthEventKind::SessionRevoked, user.as_ref(), client)

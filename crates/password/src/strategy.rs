@@ -136,16 +136,16 @@ impl<H: PasswordHasher> PasswordStrategy<H> {
         backend: &B,
         identifier: &str,
     ) -> Result<Option<User>, AuthError> {
-        let user = if identifier.contains('@') {
-            match normalize_email(identifier) {
-                Ok(email) => backend.find_user_by_email(&email).await?,
-                Err(_) => None,
-            }
-        } else {
-            match normalize_username(identifier) {
+        // Decided on the normalised form, as registration does: an address typed with a
+        // full-width `＠` (or any other compatibility form) is the address it folds to.
+        let user = match normalize_email(identifier) {
+            Ok(email) => backend.find_user_by_email(&email).await?,
+            // Usernames have no `@`: an identifier with one that is no address is nobody.
+            Err(_) if identifier.contains('@') => None,
+            Err(_) => match normalize_username(identifier) {
                 Ok(username) => backend.find_user_by_username(&username).await?,
                 Err(_) => None,
-            }
+            },
         };
         Ok(user)
     }

@@ -82,6 +82,24 @@ pub async fn sqlite_file() -> Option<SeaOrmBackend> {
     Some(backend)
 }
 
+/// The plan the database chooses for the lookup behind
+/// [`find_session_by_token_hash`](portcullis_core::SessionStore::find_session_by_token_hash)
+/// (the authenticated request's hot path), one line per step: `EXPLAIN QUERY PLAN` on
+/// SQLite, `EXPLAIN` on PostgreSQL and MySQL (there summarised as `table`, `type`, `key`,
+/// `rows`). Benchmarks and tests use it to check that the lookup stays on the token-hash
+/// index (`uq_portcullis_session_token_hash`) however large the table grows.
+///
+/// MySQL plans a unique-key lookup by reading the row while planning: give the hash of an
+/// existing session there, or the plan says only "Impossible WHERE".
+pub async fn explain_session_lookup(
+    backend: &SeaOrmBackend,
+    token_hash: &portcullis_core::TokenHash,
+) -> Vec<String> {
+    crate::store::explain_session_lookup(backend.connection(), token_hash)
+        .await
+        .expect("explain the session lookup")
+}
+
 /// `url` with its database (path) replaced by `database`.
 pub fn with_database(url: &str, database: &str) -> String {
     let (base, query) = match url.split_once('?') {

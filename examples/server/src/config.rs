@@ -1,6 +1,7 @@
 //! Command-line flags and environment variables.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 /// How the demo server runs. Every flag has an environment variable too.
 #[derive(Debug, Clone)]
@@ -26,6 +27,11 @@ pub struct ServerConfig {
     /// `--create-admin EMAIL`: create (or promote) an admin, password from
     /// `PORTCULLIS_ADMIN_PASSWORD` or stdin, then exit.
     pub create_admin: Option<String>,
+    /// `--session-cache off|SECONDS` / `PORTCULLIS_SESSION_CACHE`: trust a validated session
+    /// for this long without reading storage (`AuthConfig::session_cache`, default size).
+    /// Default off: a revocation made by another process is seen at once. With a cache, it
+    /// may take up to that many seconds; revocations through this server evict at once.
+    pub session_cache_ttl: Option<Duration>,
 }
 
 impl ServerConfig {
@@ -44,6 +50,7 @@ impl ServerConfig {
         let mut trusted_proxy_header = env("PORTCULLIS_TRUSTED_PROXY_HEADER");
         let mut log_level = env("PORTCULLIS_LOG").unwrap_or_else(|| "info".to_owned());
         let mut create_admin = None;
+        let mut session_cache = env("PORTCULLIS_SESSION_CACHE").unwrap_or_else(|| "off".to_owned());
 
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
@@ -62,6 +69,7 @@ impl ServerConfig {
                 }
                 "--log-level" => log_level = value("--log-level")?,
                 "--create-admin" => create_admin = Some(value("--create-admin")?),
+                "--session-cache" => session_cache = value("--session-cache")?,
                 "--help" | "-h" => return Err(HELP.to_owned()),
                 other => return Err(format!("unknown flag {other:?}\n\n{HELP}")),
             }
@@ -74,6 +82,12 @@ impl ServerConfig {
             n => Some(n.parse().map_err(|_| {
                 format!("--rate-limit {n:?}: use a number of requests per minute, or off")
             })?),
+        };
+        let session_cache_ttl = match session_cache.as_str() {
+            "off" | "0" => None,
+            n => Some(Duration::from_secs(n.parse().map_err(|_| {
+                format!("--session-cache {n:?}: use a number of seconds, or off")
+            })?)),
         };
         if !["error", "warn", "info", "debug", "trace"].contains(&log_level.as_str()) {
             return Err(format!(
@@ -89,6 +103,7 @@ impl ServerConfig {
             trusted_proxy_header,
             log_level,
             create_admin,
+            session_cache_ttl,
         })
     }
 }
@@ -107,6 +122,9 @@ USAGE: cargo run -p server -- [FLAGS]
   --insecure-cookies            cookies without Secure / __Host- for plain-HTTP localhost
   --trusted-proxy-header NAME   take client addresses from this header (behind a proxy only)
   --log-level LEVEL             error | warn | info | debug | trace (default info)
+  --session-cache off|SECONDS   trust a validated session this long without reading storage
+                                (PORTCULLIS_SESSION_CACHE, default off; a session revoked by
+                                another process may keep working that long)
   --create-admin EMAIL          create or promote an admin (password from
                                 PORTCULLIS_ADMIN_PASSWORD or stdin), then exit
 ";
@@ -140,5 +158,34 @@ mod tests {
                 .contains("--rate-limit")
         );
         assert!(parse(&["--bogus"]).unwrap_err().contains("unknown flag"));
+    }
+
+    #[test]
+    fn session_cache_is_off_unless_given_seconds() {
+        // The environment variable is not set in tests; the default is no cache.
+        if std::env::var_os("PORTCULLIS_SESSION_CACHE").is_none() {
+            assert_eq!(parse(&[]).unwrap().session_cache_ttl, None);
+        }
+        assert_eq!(
+            parse(&["--session-cache", "5"]).unwrap().session_cache_ttl,
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            parse(&["--session-cache", "off"])
+                .unwrap()
+                .session_cache_ttl,
+            None
+        );
+        assert_eq!(
+            parse(&["--session-cache", "0"]).unwrap().session_cache_ttl,
+            None
+        );
+        let error = parse(&["--session-cache", "soon"]).unwrap_err();
+        assert!(error.contains("--session-cache"), "{error}");
+        assert!(
+            parse(&["--session-cache"])
+                .unwrap_err()
+                .contains("--session-cache needs a value")
+        );
     }
 }

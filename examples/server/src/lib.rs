@@ -22,7 +22,9 @@ use axum::{Json, Router};
 use portcullis_axum::{CurrentUser, RequireRole, Role, RouterConfig, UserBody, router};
 use portcullis_core::email::normalize_email;
 use portcullis_core::{AuthError, ClientInfo, Password, User, UserStore};
-use portcullis_manager::{AuthConfig, AuthManager, LogMailer, Registered, Registration};
+use portcullis_manager::{
+    AuthConfig, AuthManager, LogMailer, Registered, Registration, SessionCacheConfig,
+};
 use portcullis_password::{MultiHasher, PasswordStrategy};
 use portcullis_sea_orm::SeaOrmBackend;
 use portcullis_tower::{AuthLayer, ClientAddr, ClientIpSource, RateLimitLayer};
@@ -54,7 +56,8 @@ pub async fn connect(database_url: &str) -> Result<SeaOrmBackend, AuthError> {
 }
 
 /// The manager: argon2id, default policy, emails printed to the log with their links (this is
-/// a demo: a newcomer clicks through verification and reset from the console).
+/// a demo: a newcomer clicks through verification and reset from the console), and the session
+/// cache when `--session-cache` asks for one.
 ///
 /// # Errors
 /// When the configuration is invalid.
@@ -62,6 +65,10 @@ pub fn manager(backend: SeaOrmBackend, config: &ServerConfig) -> Result<Manager,
     AuthManager::builder(backend, PasswordStrategy::new(MultiHasher::new()))
         .config(AuthConfig {
             public_url: config.public_url.clone(),
+            session_cache: config.session_cache_ttl.map(|ttl| SessionCacheConfig {
+                ttl,
+                ..SessionCacheConfig::default()
+            }),
             ..AuthConfig::default()
         })
         .mailer(LogMailer::new().show_links(true))
@@ -204,6 +211,12 @@ pub async fn run(
         "  health:     http://{addr}/health   protected: http://{addr}/protected   admin: http://{addr}/admin"
     );
     println!("  storage:    {}", redact_url(&config.database_url));
+    if let Some(ttl) = config.session_cache_ttl {
+        println!(
+            "  sessions:   cached for {} s (--session-cache)",
+            ttl.as_secs()
+        );
+    }
     if config.insecure_cookies {
         println!("  cookies:    insecure (plain HTTP, localhost only)");
     }
