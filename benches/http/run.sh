@@ -92,6 +92,8 @@ if [ -n "$hash_bench" ]; then
   (cd "$root/crates/password" && "$hash_bench" --bench 'argon2id_m19456_t2_p1/verify') \
     >"$out/criterion-hashing.txt" 2>&1 || log "criterion bench failed; the limit falls back to login_1conn"
   printf '{"loadavg_start": "%s", "loadavg_end": "%s"}\n' "$bench_load_start" "$(loadavg)" >"$out/criterion-load.json"
+  cp "$CARGO_TARGET_DIR/criterion/argon2id_m19456_t2_p1/verify/new/estimates.json" \
+    "$out/criterion-estimates.json" 2>/dev/null || true
 fi
 bin="$CARGO_TARGET_DIR/release"
 loadgen="$bin/portcullis-loadgen"
