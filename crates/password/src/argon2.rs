@@ -16,11 +16,13 @@
 //! # }
 //! ```
 
-use ::argon2::password_hash::{Error as PhcError, PasswordHasher as _, PasswordVerifier as _};
+use ::argon2::password_hash::Error as PhcError;
+use ::argon2::password_hash::phc::{Output, ParamsString, Salt};
 use ::argon2::{Algorithm, Argon2, Params, PasswordHash as PhcHash, Version};
 use async_trait::async_trait;
 use portcullis_core::{AuthError, Password, PasswordHash, PasswordHasher, VerifyOutcome};
 
+use crate::memory::with_blocks;
 use crate::policy::normalize_password;
 use crate::pool::HashingPool;
 
@@ -147,10 +149,28 @@ pub(crate) fn hash_blocking(
     let mut salt = [0u8; SALT_LEN];
     getrandom::fill(&mut salt)
         .map_err(|err| AuthError::internal(format!("OS random number generator failed: {err}")))?;
-    let hash = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
-        .hash_password_with_salt(password.expose().as_bytes(), &salt)
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    let output = compute(&argon2, password, &salt)
         .map_err(|err| AuthError::internal(format!("argon2 hashing failed: {err}")))?;
+    let failed = |err: PhcError| AuthError::internal(format!("argon2 hashing failed: {err}"));
+    let hash = PhcHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params).map_err(failed)?,
+        salt: Some(Salt::new(&salt).map_err(|err| failed(err.into()))?),
+        hash: Some(output),
+    };
     Ok(PasswordHash::new(hash.to_string()))
+}
+
+/// argon2 of `password` and `salt` with `argon2`'s settings, in reused working memory.
+fn compute(argon2: &Argon2<'_>, password: &Password, salt: &[u8]) -> Result<Output, PhcError> {
+    let params = argon2.params();
+    let mut out = vec![0u8; params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN)];
+    with_blocks(params.block_count(), |blocks| {
+        argon2.hash_password_into_with_memory(password.expose().as_bytes(), salt, &mut out, blocks)
+    })?;
+    Ok(Output::new(&out)?)
 }
 
 /// Verifies an already-normalised password against an argon2 PHC string, reporting
@@ -168,11 +188,11 @@ pub(crate) fn verify_blocking(
         .transpose()
         .map_err(|err| malformed(&err))?
         .unwrap_or_default();
-    if parsed.salt.is_none() || parsed.hash.is_none() {
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
         return Err(AuthError::internal(
             "malformed argon2 password hash: salt or output missing",
         ));
-    }
+    };
     let params = Params::try_from(&parsed).map_err(|err| malformed(&err))?;
     if params.m_cost() > MAX_VERIFY_M_COST.max(current.m_cost())
         || params.t_cost() > MAX_VERIFY_T_COST.max(current.t_cost())
@@ -182,15 +202,18 @@ pub(crate) fn verify_blocking(
             "argon2 password hash asks for more memory or time than allowed",
         ));
     }
-    match Argon2::default().verify_password(password.expose().as_bytes(), &parsed) {
-        Ok(()) => Ok(VerifyOutcome {
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    let computed = compute(&argon2, password, salt.as_ref()).map_err(|err| malformed(&err))?;
+    // `Output`'s equality is constant-time.
+    if computed == *expected {
+        Ok(VerifyOutcome {
             matched: true,
             needs_rehash: algorithm != Algorithm::Argon2id
                 || version != Version::V0x13
                 || !same_params(&params, current),
-        }),
-        Err(PhcError::PasswordInvalid) => Ok(VerifyOutcome::MISMATCH),
-        Err(err) => Err(malformed(&err)),
+        })
+    } else {
+        Ok(VerifyOutcome::MISMATCH)
     }
 }
 
@@ -293,8 +316,34 @@ mod tests {
         assert!(outcome.matched && !outcome.needs_rehash);
     }
 
+    #[test]
+    fn our_hashes_and_the_reference_implementations_agree() {
+        use ::argon2::password_hash::PasswordVerifier as _;
+        // Hashes made in reused working memory verify with the argon2 crate's own
+        // (allocating) verifier, and vice versa, whatever buffer the previous hash left.
+        let params = weak_params();
+        for password in ["first password", "second password", "third password"] {
+            let ours = hash_blocking(&params, &pw(password)).unwrap();
+            let parsed = PhcHash::new(ours.expose()).unwrap();
+            assert!(
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            );
+            assert!(
+                Argon2::default()
+                    .verify_password(b"not the password", &parsed)
+                    .is_err()
+            );
+            let default = hash_blocking(&Params::default(), &pw(password)).unwrap();
+            let outcome = verify_blocking(&Params::default(), &pw(password), default.expose());
+            assert!(outcome.unwrap().matched);
+        }
+    }
+
     #[tokio::test]
     async fn argon2i_and_version_16_hashes_verify_and_need_a_rehash() {
+        use ::argon2::password_hash::PasswordHasher as _;
         let params = weak_params();
         for (algorithm, version) in [
             (Algorithm::Argon2i, Version::V0x13),

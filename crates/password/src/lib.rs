@@ -55,6 +55,8 @@ mod argon2;
 #[cfg(feature = "bcrypt")]
 mod bcrypt;
 #[cfg(feature = "argon2")]
+mod memory;
+#[cfg(feature = "argon2")]
 mod multi;
 mod policy;
 mod pool;
