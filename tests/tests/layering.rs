@@ -66,6 +66,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "portcullis-transport",
         ],
     ),
+    // The HTTP load driver of benches/http talks to servers over TCP only.
+    ("portcullis-loadgen", &[]),
     // The facade re-exports every layer; the whole-workspace test package wires anything.
     ("portcullis", &["*"]),
     ("portcullis-tests", &["*"]),
