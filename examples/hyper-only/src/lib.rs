@@ -100,8 +100,14 @@ where
 {
     let app = app(manager);
     loop {
-        let Ok((stream, peer)) = listener.accept().await else {
-            continue;
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(err) => {
+                // Out of file descriptors, usually: wait a little instead of spinning.
+                eprintln!("accept failed: {err}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
         };
         let app = app.clone();
         let service = tower::service_fn(move |request: Request<Incoming>| {
