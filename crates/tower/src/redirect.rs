@@ -44,7 +44,7 @@ fn is_local_path(path: &str, decoded: bool) -> bool {
         c == '\\'
             || c.is_control()
             || (c.is_whitespace() && !(decoded && c == ' '))
-            || is_invisible(c)
+            || portcullis_core::email::is_invisible(c)
     }) {
         return false;
     }
@@ -53,11 +53,6 @@ fn is_local_path(path: &str, decoded: bool) -> bool {
     !path[..end]
         .split('/')
         .any(|segment| segment == "." || segment == "..")
-}
-
-/// Format characters browsers may drop or render invisibly (zero-width, bidi overrides).
-fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}')
 }
 
 fn percent_decode_lossy(input: &str) -> String {
