@@ -42,7 +42,15 @@ pub const MAX_USERNAME_LEN: usize = 32;
 /// # Errors
 /// [`AuthError::InvalidEmail`] when the address is malformed or too long.
 pub fn normalize_email(input: &str) -> Result<String, AuthError> {
-    let email: String = input.trim().nfkc().flat_map(char::to_lowercase).collect();
+    // NFKC again after lowercasing: lowercasing can leave combining marks out of canonical
+    // order (`İ` lowercases to `i` + U+0307, which must then sort after a mark of a lower
+    // class), and only a normal form makes normalising twice equal normalising once.
+    let email: String = input
+        .trim()
+        .nfkc()
+        .flat_map(char::to_lowercase)
+        .nfkc()
+        .collect();
     if email.len() > MAX_EMAIL_LEN {
         return Err(AuthError::InvalidEmail);
     }
@@ -163,6 +171,15 @@ pub fn normalize_username(input: &str) -> Result<String, AuthError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lowercasing_that_breaks_canonical_order_is_renormalised() {
+        // Found by the idempotence property test: `İ` lowercases to `i` + U+0307 (combining
+        // class 230), which then stood before U+09BC (class 7).
+        let once = normalize_email("İ\u{9bc}@a.a").unwrap();
+        assert_eq!(once, "i\u{9bc}\u{307}@a.a");
+        assert_eq!(normalize_email(&once).unwrap(), once);
+    }
 
     #[test]
     fn emails_are_trimmed_lowercased_and_nfkc_folded() {
